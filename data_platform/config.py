@@ -1,0 +1,213 @@
+"""Rule files: YAML -> validated, resolved rule sets. Every error names the file, the key path and the line.
+
+A rule file holds defaults for every rule (``rules``), the funnel's priority ``order``, and overrides per
+language (``languages: {en: {...}}``) and per source pattern (``sources: {"forum-*": {...}}``, fnmatch, applied
+in file order after the language). An override block maps rule names to partial parameters and may carry its
+own ``order``. The effective parameters of a document are: defaults <- its language <- matching sources.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from data_platform.rules import REGISTRY, RuleParams
+from data_platform.rules.wordlists import FlaggedParams, StopwordParams, load_flagged, load_stopwords
+from data_platform.yaml_lines import ConfigError, KeyPath, format_path, line_of, load_with_lines
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LimitsConfig(_Section):
+    max_text_chars: int = Field(5_000_000, gt=0, description="longer documents are dropped as too_long")
+    max_html_bytes: int = Field(10_000_000, gt=0, description="larger HTML pages are dropped as too_long")
+    extract_timeout_s: float = Field(30.0, gt=0, description="trafilatura time budget per page")
+    max_binary_ratio: float = Field(0.1, ge=0, le=1, description="share of control/U+FFFD chars = binary_content")
+
+
+class ExtractConfig(_Section):
+    include_tables: bool = True
+    include_comments: bool = False
+    favor_precision: bool = False
+
+
+class NormalizeConfig(_Section):
+    remove_non_printable: bool = True
+    collapse_spaces: bool = True
+    unify_punctuation: bool = False
+    max_word_chars: int | None = Field(1000, ge=8, description="drop space-free Latin tokens longer than this")
+    junk_word_pattern: str | None = Field(r"\S*\x{FFFD}\S*", description="RE2 pattern of whole tokens to drop")
+
+    @field_validator("junk_word_pattern")
+    @classmethod
+    def _compiles(cls, v: str | None) -> str | None:
+        if v is not None:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            try:
+                pc.replace_substring_regex(pa.array([""]), v, "")
+            except Exception as err:  # pyarrow raises ArrowInvalid with RE2's message
+                raise ValueError(f"not a valid RE2 regular expression: {err}") from None
+        return v
+
+
+class OutputConfig(_Section):
+    keep_text_before: bool = Field(False, description="also write the text before normalization")
+
+
+class RuleFile(_Section):
+    version: Literal[1] = 1
+    limits: LimitsConfig = LimitsConfig()
+    extract: ExtractConfig = ExtractConfig()
+    normalize: NormalizeConfig = NormalizeConfig()
+    output: OutputConfig = OutputConfig()
+    order: list[str]
+    rules: dict[str, dict[str, Any]]
+    languages: dict[str, dict[str, Any]] = {}
+    sources: dict[str, dict[str, Any]] = {}
+
+    @field_validator("languages")
+    @classmethod
+    def _lang_codes(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for code in v:
+            if not re.fullmatch(r"[a-z]{2,3}([_-][A-Za-z]+)?", code):
+                raise ValueError(f"{code!r} is not a language code such as 'en' or 'zh'")
+        return v
+
+
+@dataclass(frozen=True)
+class ResolvedRules:
+    """The effective funnel for one (language, source) group: enabled rules in priority order."""
+
+    rules: tuple[tuple[str, RuleParams], ...]
+
+
+@dataclass
+class RuleSet:
+    """A validated rule file plus the word lists it refers to; picklable, shipped to Spark executors."""
+
+    path: str
+    config: RuleFile
+    resources: dict[str, Any]
+    _cache: dict[tuple[str, str], ResolvedRules] = field(default_factory=dict, repr=False)
+
+    @property
+    def order(self) -> list[str]:
+        return list(self.config.order)
+
+    def resolve(self, lang: str, source: str) -> ResolvedRules:
+        """Effective rules for a document of ``lang`` from ``source`` (cached per pair)."""
+        key = (lang, source)
+        if key not in self._cache:
+            layers = [self.config.languages.get(lang, {})]
+            layers += [o for pat, o in self.config.sources.items() if fnmatch.fnmatchcase(source, pat)]
+            self._cache[key] = _resolve(self.config, layers)
+        return self._cache[key]
+
+
+def _merge(base: dict[str, dict[str, Any]], layer: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    out = {name: dict(params) for name, params in base.items()}
+    for name, params in layer.items():
+        if name != "order":
+            out[name] = {**out.get(name, {}), **(params or {})}
+    return out
+
+
+def _resolve(config: RuleFile, layers: list[dict[str, Any]]) -> ResolvedRules:
+    merged, order = config.rules, config.order
+    for layer in layers:
+        merged = _merge(merged, layer)
+        order = layer.get("order", order)
+    params = {name: REGISTRY[name].params.model_validate(p) for name, p in merged.items()}
+    return ResolvedRules(tuple((n, params[n]) for n in order if params[n].enabled))
+
+
+def load_rules(path: str | Path) -> RuleSet:
+    """Read and fully validate a rule file; raise ``ConfigError`` naming file, key path and line."""
+    path = Path(path)
+    data, lines = load_with_lines(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}:1: the rule file must be a mapping with 'order' and 'rules'")
+
+    def fail(key: KeyPath, msg: str) -> ConfigError:
+        line = line_of(lines, key)
+        return ConfigError(f"{path}:{line}: {format_path(key)}: {msg}")
+
+    try:
+        config = RuleFile.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        raise fail(tuple(first["loc"]), first["msg"]) from None
+    _check_layer(config.rules, config.order, ("rules",), ("order",), {}, fail, defaults=True)
+    for section in ("languages", "sources"):
+        for key, layer in getattr(config, section).items():
+            merged = _merge(config.rules, layer)
+            order = layer.get("order", config.order)
+            _check_layer(merged, order, (section, key), (section, key, "order"), layer, fail)
+    for lang, llayer in config.languages.items():
+        for pat, slayer in config.sources.items():
+            _check_layer(_merge(_merge(config.rules, llayer), slayer),
+                         slayer.get("order", llayer.get("order", config.order)),
+                         ("sources", pat), ("sources", pat, "order"), slayer, fail)
+    try:
+        resources = _load_resources(config, path.parent)
+    except (FileNotFoundError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: {err}") from None
+    return RuleSet(str(path), config, resources)
+
+
+def _check_layer(merged, order, where: KeyPath, order_key: KeyPath, layer, fail, defaults=False) -> None:
+    for name, params in merged.items():
+        origin = where if defaults or name in layer else ("rules",)
+        if name not in REGISTRY:
+            raise fail(origin + (name,), f"unknown rule {name!r}; known rules: {', '.join(sorted(REGISTRY))}")
+        if not isinstance(params, dict):
+            raise fail(origin + (name,), "rule parameters must be a mapping such as {max: 0.3}")
+        try:
+            checked = REGISTRY[name].params.model_validate(params)
+        except ValidationError as err:
+            e = err.errors()[0]
+            key = tuple(e["loc"])
+            src = where if defaults or (key and key[0] in (layer.get(name) or {})) else ("rules",)
+            raise fail(src + (name,) + key, e["msg"]) from None
+        if checked.enabled and name not in order:
+            raise fail(order_key, f"rule {name!r} is enabled but missing from the order")
+    _check_order(order, merged, order_key, fail)
+
+
+def _check_order(order: Any, merged: dict, key: KeyPath, fail) -> None:
+    if not isinstance(order, list):
+        raise fail(key, "order must be a list of rule names")
+    seen: set[str] = set()
+    for i, name in enumerate(order):
+        if name in seen:
+            raise fail(key + (i,), f"rule {name!r} appears twice in the order")
+        if name not in merged:
+            raise fail(key + (i,), f"{name!r} is in the order but has no entry under rules")
+        seen.add(name)
+
+
+def _load_resources(config: RuleFile, base: Path) -> dict[str, Any]:
+    """Word lists for the rules that use them, read once here (on the driver)."""
+    resources: dict[str, Any] = {}
+    specs = _param_values(config, "stopword_ratio", "wordlist", StopwordParams)
+    resources["stopword_ratio"] = {k: v for s in specs for k, v in load_stopwords(s, base).items()}
+    flagged = {}
+    for spec in _param_values(config, "flagged_word_ratio", "wordlists", FlaggedParams):
+        flagged.update(load_flagged(spec, base))
+    resources["flagged_word_ratio"] = flagged
+    return resources
+
+
+def _param_values(config: RuleFile, rule_name: str, key: str, model: type[RuleParams]) -> set[str]:
+    layers = [config.rules] + list(config.languages.values()) + list(config.sources.values())
+    found = {(layer.get(rule_name) or {}).get(key) for layer in layers} - {None}
+    return found or {model.model_fields[key].default}

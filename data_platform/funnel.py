@@ -1,0 +1,169 @@
+"""The filter funnel: one Arrow batch in, one Arrow batch out, every document accounted for.
+
+Order of work for each document: reader quarantine (malformed input) -> size limits -> HTML extraction ->
+binary/empty checks -> normalization -> every enabled rule's value -> the rules checked in the YAML's priority
+order; the first failing rule in ``drop`` mode is the ``drop_reason``. Every rule's value, bounds and verdict is
+recorded in ``rules`` for kept and dropped documents alike.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from data_platform import schema as S
+from data_platform.config import RuleSet
+from data_platform.extract import extract_html
+from data_platform.normalize import normalize_texts
+from data_platform.rules import REGISTRY, DocBatch, RuleParams
+from data_platform.text import word_lang
+
+# Reasons decided before the rules run, in the order they are checked (also the order of the funnel report).
+PRE_RULE_REASONS = ("malformed_record", "too_long", "extract_failed", "binary_content", "empty_text")
+
+_BINARY_CHARS = {ord(c): None for c in map(chr, [*range(0, 9), 11, 12, *range(14, 32), 127, 0xFFFD])}
+
+
+@dataclass
+class _Row:
+    """Mutable per-document state while a batch moves through the stages."""
+
+    text: str | None
+    lang: str | None
+    source: str
+    meta: dict[str, str]
+    reason: str | None = None
+    detail: str | None = None
+    before: str | None = None
+    rules: list[dict] = field(default_factory=list)
+
+    def drop(self, reason: str, detail: str) -> None:
+        self.reason, self.detail = reason, detail
+
+
+def process_batch(batch: pa.RecordBatch, ruleset: RuleSet) -> pa.RecordBatch:
+    """Run extraction, normalization and the funnel over a reader batch (``schema.RAW_SCHEMA``)."""
+    cols = batch.to_pydict()
+    rows = [
+        _Row(
+            text=cols[S.TEXT][i],
+            lang=cols[S.LANG][i] or None,
+            source=cols[S.SOURCE][i] or "",
+            meta=dict(cols[S.META][i] or []),
+            reason=cols[S.DROP_REASON][i],
+            detail=cols[S.DROP_DETAIL][i],
+        )
+        for i in range(batch.num_rows)
+    ]
+    for row, html, url in zip(rows, cols[S.HTML], cols[S.URL]):
+        if row.reason is None:
+            _prepare(row, html, url, ruleset)
+    live = [r for r in rows if r.reason is None]
+    _normalize(live, ruleset)
+    _apply_rules([r for r in live if r.reason is None], ruleset)
+    return _to_batch(cols, rows, ruleset.config.output.keep_text_before)
+
+
+def _prepare(row: _Row, html: str | None, url: str | None, ruleset: RuleSet) -> None:
+    """Size limits, extraction and the binary/empty checks for one document."""
+    limits = ruleset.config.limits
+    if html is not None:
+        size = len(html.encode("utf-8", "replace"))
+        if size > limits.max_html_bytes:
+            row.text = html
+            return row.drop("too_long", f"HTML of {size} bytes > limits.max_html_bytes={limits.max_html_bytes}")
+        got = extract_html(html, url, ruleset.config.extract, limits.extract_timeout_s)
+        if got.text is None:
+            row.text = html
+            return row.drop("extract_failed", got.error or "extraction failed")
+        row.text = got.text
+        row.meta.update(got.meta)
+    text = row.text
+    if text is None or not text.strip():
+        return row.drop("empty_text", "the record has no text" if text is None else "the text is blank")
+    if len(text) > limits.max_text_chars:
+        return row.drop("too_long", f"{len(text)} characters > limits.max_text_chars={limits.max_text_chars}")
+    binary = 1 - len(text.translate(_BINARY_CHARS)) / len(text)
+    if binary > limits.max_binary_ratio:
+        row.drop("binary_content", f"{binary:.0%} control/replacement characters > {limits.max_binary_ratio:.0%}")
+
+
+def _normalize(rows: list[_Row], ruleset: RuleSet) -> None:
+    if not rows:
+        return
+    before = [r.text for r in rows]
+    after = normalize_texts(pa.array(before, pa.string()), ruleset.config.normalize).to_pylist()
+    for row, old, new in zip(rows, before, after):
+        row.text, row.before = new, old
+        if not new:
+            row.drop("empty_text", "nothing left after normalization")
+
+
+def _apply_rules(rows: list[_Row], ruleset: RuleSet) -> None:
+    """Compute every enabled rule per (language, source) group, then decide each document in funnel order."""
+    groups: dict[tuple[str, str], list[_Row]] = defaultdict(list)
+    for row in rows:
+        lang = word_lang(row.lang, row.text)
+        row.lang = row.lang or lang
+        groups[(lang, row.source)].append(row)
+    for (lang, source), members in groups.items():
+        resolved = ruleset.resolve(lang, source)
+        batch = DocBatch(pa.array([r.text for r in members], pa.string()), lang, ruleset.resources)
+        for name, params in resolved.rules:
+            scores = REGISTRY[name].compute(batch, params)
+            details = scores.details or [None] * len(members)
+            for row, value, detail in zip(members, scores.values, details):
+                row.rules.append(_verdict(name, value, params, detail))
+        for row in members:
+            failed = next((r for r in row.rules if not r["passed"] and r["enforced"]), None)
+            if failed is not None:
+                row.drop(failed["name"], _describe(failed))
+
+
+def _verdict(name: str, value: float | None, params: RuleParams, detail: str | None) -> dict:
+    ok = value is None or math.isnan(value) or (
+        (params.min is None or value >= params.min) and (params.max is None or value <= params.max)
+    )
+    return {
+        "name": name,
+        "value": value,
+        "min": params.min,
+        "max": params.max,
+        "passed": ok,
+        "enforced": params.mode == "drop",
+        "detail": detail if value is not None else (detail or "value could not be computed; not checked"),
+    }
+
+
+def _describe(r: dict) -> str:
+    bound = f"< min {r['min']:g}" if r["min"] is not None and r["value"] < r["min"] else f"> max {r['max']:g}"
+    return f"{r['name']}={r['value']:.4g} {bound}" + (f" ({r['detail']})" if r["detail"] else "")
+
+
+def _to_batch(cols: dict, rows: list[_Row], keep_before: bool) -> pa.RecordBatch:
+    data = {
+        S.ID: cols[S.ID],
+        S.TEXT: [r.text for r in rows],
+        S.URL: cols[S.URL],
+        S.SOURCE: cols[S.SOURCE],
+        S.LANG: [r.lang for r in rows],
+        S.META: [list(r.meta.items()) for r in rows],
+        S.N_CHARS: [len(r.text) if r.text is not None else 0 for r in rows],
+        S.DROP_REASON: [r.reason for r in rows],
+        S.DROP_DETAIL: [r.detail for r in rows],
+        S.RULES: [r.rules for r in rows],
+    }
+    if keep_before:
+        data[S.TEXT_BEFORE] = [r.before for r in rows]
+    return pa.RecordBatch.from_pydict(data, schema=S.output_schema(keep_before))
+
+
+def funnel_order(ruleset: RuleSet) -> list[str]:
+    """Every possible drop reason in the order the funnel checks them (for stats and reports)."""
+    names = list(ruleset.order)
+    for layer in [*ruleset.config.languages.values(), *ruleset.config.sources.values()]:
+        names += [n for n in layer.get("order", []) if n not in names]
+    return [*PRE_RULE_REASONS, *names]

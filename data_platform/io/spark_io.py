@@ -1,0 +1,175 @@
+"""Spark readers and writers: inputs of any supported format -> document rows; rows -> kept/ and dropped/.
+
+The Python work (JSON parsing, HTML decoding, WARC reading) runs inside ``mapInArrow`` over the pure functions
+of ``data_platform.io.records``; Spark reads bytes, splits files and moves batches.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Iterator
+
+import pyarrow as pa
+
+from data_platform import schema as S
+from data_platform.io import records as R
+
+FORMATS = ("jsonl", "parquet", "html", "warc")
+_SUFFIXES = {
+    "jsonl": (".jsonl", ".json", ".ndjson", ".jsonl.gz", ".json.gz", ".jsonl.bz2", ".json.bz2", ".jsonl.zst"),
+    "parquet": (".parquet",),
+    "html": (".html", ".htm", ".xhtml"),
+    "warc": (".warc", ".warc.gz", ".arc", ".arc.gz"),
+}
+
+
+class InputError(ValueError):
+    """An input path is missing or of an unknown format (reported to the user in one line)."""
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Input files grouped by format, and files inside input folders that no reader takes."""
+
+    files: dict[str, list[str]]
+    ignored: list[str]
+
+    @property
+    def total(self) -> int:
+        return sum(len(v) for v in self.files.values())
+
+
+def format_of(path: str) -> str | None:
+    low = path.lower()
+    return next((fmt for fmt, ends in _SUFFIXES.items() if low.endswith(ends)), None)
+
+
+def discover(spark, paths: list[str], fmt: str = "auto") -> Inputs:
+    """Expand files, folders and globs through Hadoop's FileSystem (local, HDFS, S3A ...) and group by format."""
+    jvm = spark.sparkContext._jvm
+    hconf = spark.sparkContext._jsc.hadoopConfiguration()
+    found: dict[str, list[str]] = {}
+    ignored: list[str] = []
+    for raw in paths:
+        jpath = jvm.org.apache.hadoop.fs.Path(raw)
+        fs = jpath.getFileSystem(hconf)
+        statuses = fs.globStatus(jpath)
+        if not statuses:
+            raise InputError(f"input not found: {raw}")
+        for status in statuses:
+            in_folder = status.isDirectory()
+            for f in _list_files(fs, status, jvm):
+                name = f.getName()
+                if name.startswith((".", "_")):
+                    continue
+                kind = fmt if fmt != "auto" else format_of(name)
+                if kind is None and in_folder:
+                    ignored.append(f.toString())
+                elif kind is None:
+                    raise InputError(f"unknown input format for {f.toString()}; pass --format {'|'.join(FORMATS)}")
+                else:
+                    found.setdefault(kind, []).append(f.toString())
+    if not found:
+        raise InputError(f"no input files of a known format under {', '.join(paths)}")
+    return Inputs({k: sorted(v) for k, v in found.items()}, sorted(ignored))
+
+
+def _list_files(fs, status, jvm) -> list:
+    if not status.isDirectory():
+        return [status.getPath()]
+    it = fs.listFiles(status.getPath(), True)
+    out = []
+    while it.hasNext():
+        out.append(it.next().getPath())
+    return out
+
+
+def read_documents(spark, inputs: Inputs, fields: R.FieldMap, default_source: str | None):
+    """All inputs as one DataFrame of ``schema.RAW_SCHEMA`` rows, and the number of input records."""
+    frames, counts = [], []
+    for fmt, files in inputs.files.items():
+        df, count = _READERS[fmt](spark, files, fields, default_source or fmt)
+        frames.append(df)
+        counts.append(count)
+    df = frames[0]
+    for other in frames[1:]:
+        df = df.unionByName(other)
+    return df, sum(counts)
+
+
+def _read_jsonl(spark, files, fields, source):
+    from pyspark.sql import functions as F
+
+    lines = (spark.read.text(files)
+             .where(F.trim(F.col("value")) != "")
+             .select(F.col("value").cast("binary").alias("line"), F.input_file_name().alias("file")))
+
+    def parse(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for b in batches:
+            rows = [R.parse_json_line(line, f, fields, source)
+                    for line, f in zip(b.column("line").to_pylist(), b.column("file").to_pylist())]
+            yield R.to_batch(rows)
+
+    return lines.mapInArrow(parse, _spark_schema(S.RAW_SCHEMA)), lines.count()
+
+
+def _read_parquet(spark, files, fields, source):
+    from pyspark.sql import functions as F
+
+    df = spark.read.parquet(*files)
+
+    def convert(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for b in batches:
+            rows = []
+            for rec in b.to_pylist():
+                origin = rec.pop("__file")
+                if isinstance(rec.get(fields.meta), list):  # a map column arrives as key/value pairs
+                    rec[fields.meta] = dict(rec[fields.meta])
+                fallback = R.content_id(origin, json.dumps(rec, sort_keys=True, default=str).encode())
+                rows.append(R.record_row(rec, fallback, fields, source))
+            yield R.to_batch(rows)
+
+    with_file = df.select("*", F.input_file_name().alias("__file"))
+    return with_file.mapInArrow(convert, _spark_schema(S.RAW_SCHEMA)), df.count()
+
+
+def _read_files(spark, files, per_file):
+    """One task per file; ``per_file(path, stream)`` yields rows (pyarrow's filesystems open any URI)."""
+    paths = spark.createDataFrame([(f,) for f in files], "path string").repartition(max(1, len(files)))
+
+    def read(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from pyarrow import fs as pafs
+
+        for b in batches:
+            for path in b.column("path").to_pylist():
+                filesystem, inner = pafs.FileSystem.from_uri(path)
+                with filesystem.open_input_stream(inner, compression=None) as stream:
+                    chunk: list[dict] = []
+                    for r in per_file(path, stream):
+                        chunk.append(r)
+                        if len(chunk) >= 200:
+                            yield R.to_batch(chunk)
+                            chunk = []
+                    if chunk:
+                        yield R.to_batch(chunk)
+
+    df = paths.mapInArrow(read, _spark_schema(S.RAW_SCHEMA))
+    return df, df.count()
+
+
+def _read_warc(spark, files, fields, source):
+    return _read_files(spark, files, lambda path, stream: R.iter_warc_rows(stream, path, source))
+
+
+def _read_html(spark, files, fields, source):
+    return _read_files(spark, files, lambda path, stream: iter([R.html_file_row(path, stream.read(), source)]))
+
+
+_READERS = {"jsonl": _read_jsonl, "parquet": _read_parquet, "warc": _read_warc, "html": _read_html}
+
+
+def _spark_schema(schema: pa.Schema):
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    return from_arrow_schema(schema)

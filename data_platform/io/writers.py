@@ -1,0 +1,67 @@
+"""Writing kept/ and dropped/ in one pass, atomically: a staging folder, then renames, then a marker."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from data_platform import schema as S
+
+STATUS = "_status"
+COMPLETE_MARKER = "_COMPLETE"
+
+
+class OutputExistsError(ValueError):
+    """The output folder already holds a completed run."""
+
+
+def _fs(spark, path: str):
+    jvm = spark.sparkContext._jvm
+    jpath = jvm.org.apache.hadoop.fs.Path(path)
+    return jpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), jpath, jvm
+
+
+def prepare_output(spark, out: str, overwrite: bool) -> None:
+    """Refuse to clobber a completed run unless asked; clear half-written leftovers of an interrupted one."""
+    fs, root, jvm = _fs(spark, out)
+    if fs.exists(jvm.org.apache.hadoop.fs.Path(root, COMPLETE_MARKER)) and not overwrite:
+        raise OutputExistsError(f"output {out} already holds a completed run; pass --overwrite to replace it")
+    for name in ("_staging", "kept", "dropped", "stats.json", "report.html", COMPLETE_MARKER):
+        fs.delete(jvm.org.apache.hadoop.fs.Path(root, name), True)
+
+
+def write_partitioned(df, spark, out: str) -> None:
+    """Write every row once, split by status, then move the two halves to ``kept/`` and ``dropped/``."""
+    from pyspark.sql import functions as F
+
+    staging = f"{out.rstrip('/')}/_staging"
+    status = F.when(F.col(S.DROP_REASON).isNull(), F.lit("kept")).otherwise(F.lit("dropped"))
+    df.withColumn(STATUS, status).write.mode("overwrite").partitionBy(STATUS).parquet(staging)
+    fs, root, jvm = _fs(spark, out)
+    for part in ("kept", "dropped"):
+        src = jvm.org.apache.hadoop.fs.Path(f"{staging}/{STATUS}={part}")
+        dst = jvm.org.apache.hadoop.fs.Path(root, part)
+        if fs.exists(src):
+            fs.rename(src, dst)
+        else:  # no row of that status: an empty but readable folder
+            spark.createDataFrame([], df.schema).write.parquet(dst.toString())
+    fs.delete(jvm.org.apache.hadoop.fs.Path(staging), True)
+
+
+def write_text(spark, path: str, content: str) -> None:
+    """Write a small text file through Hadoop's FileSystem (works for local and remote outputs)."""
+    fs, jpath, _ = _fs(spark, path)
+    stream = fs.create(jpath, True)
+    try:
+        stream.write(bytearray(content.encode("utf-8")))
+    finally:
+        stream.close()
+
+
+def mark_complete(spark, out: str, summary: dict) -> None:
+    """The last write of a run: readers may trust the folder once this marker exists."""
+    write_text(spark, f"{out.rstrip('/')}/{COMPLETE_MARKER}", json.dumps(summary, sort_keys=True) + "\n")
+
+
+def is_complete(out: str | Path) -> bool:
+    return (Path(out) / COMPLETE_MARKER).exists()

@@ -1,0 +1,100 @@
+"""What a rule is: a parameter model (its YAML schema entry) and a function computing one value per document."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Callable, Literal, Sequence
+
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from data_platform import text as T
+
+
+class RuleParams(BaseModel):
+    """Keys every rule accepts: ``enabled``, ``mode`` (drop, or tag = record only) and ``min``/``max`` bounds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool = True
+    mode: Literal["drop", "tag"] = "drop"
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> "RuleParams":
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class RatioParams(RuleParams):
+    """A rule whose value is a share in [0, 1]."""
+
+    min: float | None = Field(None, ge=0, le=1)
+    max: float | None = Field(None, ge=0, le=1)
+
+
+class CountParams(RuleParams):
+    """A rule whose value is a non-negative count or length."""
+
+    min: float | None = Field(None, ge=0)
+    max: float | None = Field(None, ge=0)
+
+
+@dataclass
+class DocBatch:
+    """Documents of one language group, with per-document views computed once and shared by all rules."""
+
+    texts: pa.Array
+    lang: str
+    resources: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def pytexts(self) -> list[str]:
+        return self.texts.to_pylist()
+
+    @cached_property
+    def words(self) -> list[list[str]]:
+        return [T.words(t, self.lang) for t in self.pytexts]
+
+    @cached_property
+    def line_lengths(self):
+        return T.line_lengths(self.texts)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+@dataclass
+class Scores:
+    """One value per document (None = could not be computed) and an optional human-readable detail."""
+
+    values: Sequence[float | None]
+    details: Sequence[str | None] | None = None
+
+
+ComputeFn = Callable[[DocBatch, Any], Scores]
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    params: type[RuleParams]
+    compute: ComputeFn
+    doc: str
+
+
+REGISTRY: dict[str, Rule] = {}
+
+
+def rule(name: str, params: type[RuleParams]) -> Callable[[ComputeFn], ComputeFn]:
+    """Register ``fn`` as the rule ``name`` with its YAML parameter model."""
+
+    def register(fn: ComputeFn) -> ComputeFn:
+        if name in REGISTRY:
+            raise ValueError(f"rule {name!r} registered twice")
+        REGISTRY[name] = Rule(name, params, fn, (fn.__doc__ or "").strip().splitlines()[0])
+        return fn
+
+    return register

@@ -1,0 +1,69 @@
+"""spark-submit jobs/filter.py [--input PATH ...] [--output DIR] [--rules FILE] [--master URL]
+
+With no arguments it cleans the bundled sample corpus (data/sample) with rules/default.yaml into out/filter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="jobs/filter.py", description=__doc__.splitlines()[0])
+    p.add_argument("--input", nargs="+", default=[str(REPO / "data" / "sample")],
+                   help="files, folders or globs (local, hdfs://, s3a:// ...); default: the bundled sample")
+    p.add_argument("--output", default=str(REPO / "out" / "filter"), help="output folder (kept/, dropped/, stats)")
+    p.add_argument("--rules", default=str(REPO / "rules" / "default.yaml"), help="rule file (YAML)")
+    p.add_argument("--master", default=None, help="Spark master, e.g. local[4] or spark://host:7077")
+    p.add_argument("--format", default="auto", choices=["auto", "jsonl", "parquet", "html", "warc"])
+    p.add_argument("--source", default=None, help="source label for records that carry none")
+    p.add_argument("--partitions", type=int, default=0, help="repartition the input to N partitions (0 = keep)")
+    p.add_argument("--no-overwrite", action="store_true", help="refuse to replace a completed output")
+    for name in ("id", "text", "html", "url", "lang"):
+        p.add_argument(f"--{name}-field", default=name, help=f"input field holding the document's {name}")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    from data_platform.config import load_rules
+    from data_platform.io.records import FieldMap
+    from data_platform.io.spark_io import InputError
+    from data_platform.io.writers import OutputExistsError
+    from data_platform.yaml_lines import ConfigError
+
+    try:
+        ruleset = load_rules(args.rules)  # validated before Spark starts
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    from rich.console import Console
+
+    from data_platform.filter_run import FilterRun, run_filter
+    from data_platform.report.stats import funnel_table
+    from data_platform.spark import build_session
+
+    fields = FieldMap(id=args.id_field, text=args.text_field, html=args.html_field, url=args.url_field,
+                      lang=args.lang_field)
+    job = FilterRun(args.input, args.output, ruleset, args.format, fields, args.source, args.partitions,
+                    overwrite=not args.no_overwrite)
+    spark = build_session("filter", args.master)
+    try:
+        stats = run_filter(spark, job)
+    except (InputError, OutputExistsError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    finally:
+        spark.stop()
+    console = Console()
+    console.print(funnel_table(stats))
+    console.print(f"kept/ and dropped/ parquet, stats.json: {args.output}")
+    return 0 if stats["accounting"]["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
