@@ -142,6 +142,11 @@ def iter_warc_rows(stream: BinaryIO, origin: str, default_source: str) -> Iterat
             html, charset = decode_html(body, _http_charset(ctype))
             meta = {"warc_date": record.rec_headers.get_header("WARC-Date") or "", "charset": charset,
                     "warc_file": origin}
+            missing = getattr(record.raw_stream, "limit", 0)  # bytes the record announced but the file lacks
+            if missing:
+                yield row(rec_id.strip("<>"), text=html, url=uri, source=default_source, meta=meta,
+                          reason="malformed_record", detail=f"truncated WARC record: {missing} bytes missing")
+                continue
             yield row(rec_id.strip("<>"), html=html, url=uri, source=default_source, meta=meta)
     except Exception as err:  # warcio raises several types on truncated or corrupt archives
         yield row(f"{origin}#broken-after-{n}", text=None, url=None, source=default_source,
