@@ -165,6 +165,7 @@ def load_rules(path: str | Path) -> RuleSet:
 
 
 def _check_layer(merged, order, where: KeyPath, order_key: KeyPath, layer, fail, defaults=False) -> None:
+    _check_order(order, merged, order_key, fail)
     for name, params in merged.items():
         origin = where if defaults or name in layer else ("rules",)
         if name not in REGISTRY:
@@ -180,7 +181,6 @@ def _check_layer(merged, order, where: KeyPath, order_key: KeyPath, layer, fail,
             raise fail(src + (name,) + key, e["msg"]) from None
         if checked.enabled and name not in order:
             raise fail(order_key, f"rule {name!r} is enabled but missing from the order")
-    _check_order(order, merged, order_key, fail)
 
 
 def _check_order(order: Any, merged: dict, key: KeyPath, fail) -> None:
@@ -208,6 +208,8 @@ def _load_resources(config: RuleFile, base: Path) -> dict[str, Any]:
 
 
 def _param_values(config: RuleFile, rule_name: str, key: str, model: type[RuleParams]) -> set[str]:
+    if rule_name not in config.rules:
+        return set()
     layers = [config.rules] + list(config.languages.values()) + list(config.sources.values())
     found = {(layer.get(rule_name) or {}).get(key) for layer in layers} - {None}
     return found or {model.model_fields[key].default}

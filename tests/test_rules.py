@@ -1,0 +1,92 @@
+"""Each rule against values computed by hand."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from data_platform.rules import REGISTRY, DocBatch
+from data_platform.rules.repetition import char_repetition_value, word_repetition_value
+from data_platform.text import words
+
+
+def compute(name: str, texts: list[str], lang: str = "en", resources=None, **params):
+    rule = REGISTRY[name]
+    batch = DocBatch(pa.array(texts, pa.string()), lang, resources or {})
+    return rule.compute(batch, rule.params(**params))
+
+
+def test_char_repetition_roots_definition():
+    # "abc"*14 (42 chars): 33 overlapping 10-grams, 3 distinct, each repeated (11 times).
+    # k = min(floor(sqrt(3)), 3 repeated) = 1 -> 11 / 33.
+    assert char_repetition_value("abc" * 14, 10) == pytest.approx(11 / 33)
+    # No n-gram repeats: k = min(sqrt(N), 0) = 0.
+    assert char_repetition_value("The quick brown fox jumps over the lazy dog.", 10) == 0.0
+    # "aaaaab": 3-grams aaa x3, aaa b once -> distinct 2, repeated 1 -> k=1 -> 3/4.
+    assert char_repetition_value("aaaaab", 3) == pytest.approx(3 / 4)
+    assert char_repetition_value("short", 10) == 0.0
+
+
+def test_word_repetition_roots_definition():
+    ws = "a b c d e a b c d e x".split()
+    # 7 word 5-grams; "a b c d e" occurs twice (both occurrences count) -> 2/7.
+    assert word_repetition_value(ws, 5) == pytest.approx(2 / 7)
+    assert word_repetition_value(["only", "four", "words", "here"], 5) == 0.0
+
+
+def test_word_repetition_rule_lowercases_and_strips_punctuation():
+    text = "The cat sat down. the CAT sat down!"  # words: the cat sat down the cat sat down
+    # 2-grams: the-cat x2, cat-sat x2, sat-down x2, down-the x1 -> 6/7
+    assert compute("word_repetition", [text], n=2).values[0] == pytest.approx(6 / 7)
+
+
+def test_word_count_space_separated_and_cjk():
+    assert compute("word_count", ["Hello, world!  It's 2024 -- fine."]).values == [4.0]  # "2024" and "--" vanish
+    # jieba: 我们 / 今天 / 去 / 北京 / 旅游 (punctuation is not a word)
+    assert compute("word_count", ["我们今天去北京旅游。"], lang="zh").values == [5.0]
+    # TinySegmenter: 私 / は / 東京 / に / 住ん / で / い / ます
+    assert words("私は東京に住んでいます。", "ja") == ["私", "は", "東京", "に", "住ん", "で", "い", "ます"]
+
+
+def test_short_line_ratio_ignores_blank_lines():
+    text = "short\n\nthis line is certainly long enough\nab\n   \nanother line that is long enough"
+    assert compute("short_line_ratio", [text], line_chars=20).values == [pytest.approx(2 / 4)]
+
+
+def test_special_char_ratio_counts_emoji_and_digits():
+    text = "ab 12!🎰"  # specials: space, 1, 2, !, 🎰 -> 5 of 7
+    assert compute("special_char_ratio", [text]).values == [pytest.approx(5 / 7)]
+
+
+def test_digit_punct_line_ratio():
+    text = "12 | 34 | 56\n-----\nA real line\n3.14\n\n"
+    assert compute("digit_punct_line_ratio", [text]).values == [pytest.approx(3 / 4)]
+
+
+def test_base64_ratio_and_line_lengths():
+    blob = "QUJD" * 40  # 160 base64 chars
+    text = "see: " + blob
+    assert compute("base64_ratio", [text], min_run=64).values[0] == pytest.approx(160 / 165)
+    assert compute("base64_ratio", ["nothing encoded here"], min_run=64).values == [0.0]
+    assert compute("max_line_length", ["ab\nabcd\n\n"]).values == [4.0]
+    assert compute("mean_line_length", ["ab\nabcd\n\n"]).values == [3.0]
+    assert compute("mean_line_length", [""]).values == [None]
+
+
+def test_stopword_ratio_and_missing_list():
+    res = {"stopword_ratio": {"en": frozenset({"the", "of"})}}
+    assert compute("stopword_ratio", ["The end of the story"], resources=res).values == [pytest.approx(3 / 5)]
+    missing = compute("stopword_ratio", ["texte"], lang="xx", resources=res)
+    assert missing.values == [None] and "no stopword list" in missing.details[0]
+
+
+def test_flagged_words_category_priority():
+    res = {"flagged_word_ratio": {"en": {"gambling": frozenset({"casino"}), "porn": frozenset({"xxx"})},
+                                  "zh": {"gambling": frozenset({"赌场"})}}}
+    scores = compute("flagged_word_ratio", ["casino xxx casino and more words here"], resources=res,
+                     categories=["porn", "gambling"])
+    assert scores.values[0] == pytest.approx(3 / 7)
+    assert scores.details[0].startswith("category=porn")
+    zh = compute("flagged_word_ratio", ["这个赌场很大"], lang="zh", resources=res, categories=["gambling"])
+    assert zh.values[0] > 0 and "赌场" in zh.details[0]
+
