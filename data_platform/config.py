@@ -17,6 +17,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from data_platform.rules import REGISTRY, RuleParams
+from data_platform.models.langid import resolve_model_path
+from data_platform.rules.langid import LangidParams
+from data_platform.rules.perplexity import PerplexityParams, find_models
 from data_platform.rules.wordlists import FlaggedParams, StopwordParams, load_flagged, load_stopwords
 from data_platform.yaml_lines import ConfigError, KeyPath, format_path, line_of, load_with_lines
 
@@ -157,6 +160,7 @@ def load_rules(path: str | Path) -> RuleSet:
             _check_layer(_merge(_merge(config.rules, llayer), slayer),
                          slayer.get("order", llayer.get("order", config.order)),
                          ("sources", pat), ("sources", pat, "order"), slayer, fail)
+    _check_global_only(config, fail)
     try:
         resources = _load_resources(config, path.parent)
     except (FileNotFoundError, UnicodeDecodeError) as err:
@@ -183,6 +187,21 @@ def _check_layer(merged, order, where: KeyPath, order_key: KeyPath, layer, fail,
             raise fail(order_key, f"rule {name!r} is enabled but missing from the order")
 
 
+# Parameters used before a document's language and source are known, so they cannot be overridden.
+_GLOBAL_ONLY = {"langid": ("model", "top_k", "assign_lang")}
+
+
+def _check_global_only(config: RuleFile, fail) -> None:
+    for section in ("languages", "sources"):
+        for key, layer in getattr(config, section).items():
+            for rule_name, params in _GLOBAL_ONLY.items():
+                for p in params:
+                    if p in (layer.get(rule_name) or {}):
+                        raise fail((section, key, rule_name, p),
+                                   f"{rule_name}.{p} can only be set under rules: it applies before the "
+                                   "document's language and source are known")
+
+
 def _check_order(order: Any, merged: dict, key: KeyPath, fail) -> None:
     if not isinstance(order, list):
         raise fail(key, "order must be a list of rule names")
@@ -204,6 +223,12 @@ def _load_resources(config: RuleFile, base: Path) -> dict[str, Any]:
     for spec in _param_values(config, "flagged_word_ratio", "wordlists", FlaggedParams):
         flagged.update(load_flagged(spec, base))
     resources["flagged_word_ratio"] = flagged
+    resources["perplexity"] = {spec: find_models(spec, base)
+                               for spec in _param_values(config, "perplexity", "models", PerplexityParams)}
+    params = LangidParams.model_validate(config.rules.get("langid", {"enabled": False}))
+    if params.enabled:
+        resources["langid"] = {"path": str(resolve_model_path(params.model, base)), "top_k": params.top_k,
+                               "assign_lang": params.assign_lang}
     return resources
 
 

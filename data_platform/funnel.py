@@ -17,6 +17,8 @@ import pyarrow as pa
 from data_platform import schema as S
 from data_platform.config import RuleSet
 from data_platform.extract import extract_html
+from data_platform.langcodes import normalize_lang
+from data_platform.models import langid as langid_model
 from data_platform.normalize import normalize_texts
 from data_platform.rules import REGISTRY, DocBatch, RuleParams
 from data_platform.text import word_lang
@@ -39,6 +41,7 @@ class _Row:
     detail: str | None = None
     before: str | None = None
     rules: list[dict] = field(default_factory=list)
+    langid: list[tuple[str, float]] | None = None
 
     def drop(self, reason: str, detail: str) -> None:
         self.reason, self.detail = reason, detail
@@ -50,7 +53,7 @@ def process_batch(batch: pa.RecordBatch, ruleset: RuleSet) -> pa.RecordBatch:
     rows = [
         _Row(
             text=cols[S.TEXT][i],
-            lang=cols[S.LANG][i] or None,
+            lang=normalize_lang(cols[S.LANG][i]),
             source=cols[S.SOURCE][i] or "",
             meta=dict(cols[S.META][i] or []),
             reason=cols[S.DROP_REASON][i],
@@ -63,7 +66,9 @@ def process_batch(batch: pa.RecordBatch, ruleset: RuleSet) -> pa.RecordBatch:
             _prepare(row, html, url, ruleset)
     live = [r for r in rows if r.reason is None]
     _normalize(live, ruleset)
-    _apply_rules([r for r in live if r.reason is None], ruleset)
+    live = [r for r in live if r.reason is None]
+    _detect_languages(live, ruleset)
+    _apply_rules(live, ruleset)
     return _to_batch(cols, rows, ruleset.config.output.keep_text_before)
 
 
@@ -102,6 +107,20 @@ def _normalize(rows: list[_Row], ruleset: RuleSet) -> None:
             row.drop("empty_text", "nothing left after normalization")
 
 
+def _detect_languages(rows: list[_Row], ruleset: RuleSet) -> None:
+    """fastText on every document at once; the top language becomes ``lang`` (the declared one goes to meta)."""
+    spec = ruleset.resources.get("langid")
+    if not rows or not spec:
+        return
+    for row, pred in zip(rows, langid_model.predict([r.text for r in rows], spec["path"], spec["top_k"])):
+        row.langid = pred
+        detected = pred[0][0] if pred else None
+        if spec["assign_lang"] and detected:
+            if row.lang and row.lang != detected:
+                row.meta["lang_declared"] = row.lang
+            row.lang = detected
+
+
 def _apply_rules(rows: list[_Row], ruleset: RuleSet) -> None:
     """Compute every enabled rule per (language, source) group, then decide each document in funnel order."""
     groups: dict[tuple[str, str], list[_Row]] = defaultdict(list)
@@ -111,22 +130,24 @@ def _apply_rules(rows: list[_Row], ruleset: RuleSet) -> None:
         groups[(lang, row.source)].append(row)
     for (lang, source), members in groups.items():
         resolved = ruleset.resolve(lang, source)
-        batch = DocBatch(pa.array([r.text for r in members], pa.string()), lang, ruleset.resources)
+        batch = DocBatch(pa.array([r.text for r in members], pa.string()), lang, ruleset.resources,
+                         [r.langid for r in members] if members[0].langid is not None else None)
         for name, params in resolved.rules:
             scores = REGISTRY[name].compute(batch, params)
             details = scores.details or [None] * len(members)
-            for row, value, detail in zip(members, scores.values, details):
-                row.rules.append(_verdict(name, value, params, detail))
+            failed = scores.failed or [False] * len(members)
+            for row, value, detail, bad in zip(members, scores.values, details, failed):
+                row.rules.append(_verdict(name, value, params, detail, bad))
         for row in members:
             failed = next((r for r in row.rules if not r["passed"] and r["enforced"]), None)
             if failed is not None:
                 row.drop(failed["name"], _describe(failed))
 
 
-def _verdict(name: str, value: float | None, params: RuleParams, detail: str | None) -> dict:
-    ok = value is None or math.isnan(value) or (
+def _verdict(name: str, value: float | None, params: RuleParams, detail: str | None, failed: bool) -> dict:
+    ok = not failed and (value is None or math.isnan(value) or (
         (params.min is None or value >= params.min) and (params.max is None or value <= params.max)
-    )
+    ))
     return {
         "name": name,
         "value": value,
@@ -139,8 +160,17 @@ def _verdict(name: str, value: float | None, params: RuleParams, detail: str | N
 
 
 def _describe(r: dict) -> str:
-    bound = f"< min {r['min']:g}" if r["min"] is not None and r["value"] < r["min"] else f"> max {r['max']:g}"
-    return f"{r['name']}={r['value']:.4g} {bound}" + (f" ({r['detail']})" if r["detail"] else "")
+    value, low, high = r["value"], r["min"], r["max"]
+    if value is None:
+        bound = ""
+    elif low is not None and value < low:
+        bound = f" < min {low:g}"
+    elif high is not None and value > high:
+        bound = f" > max {high:g}"
+    else:
+        bound = " within bounds"
+    shown = "none" if value is None else f"{value:.4g}"
+    return f"{r['name']}={shown}{bound}" + (f" ({r['detail']})" if r["detail"] else "")
 
 
 def _to_batch(cols: dict, rows: list[_Row], keep_before: bool) -> pa.RecordBatch:

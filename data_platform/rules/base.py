@@ -49,6 +49,7 @@ class DocBatch:
     texts: pa.Array
     lang: str
     resources: dict[str, Any] = field(default_factory=dict)
+    langid: list[list[tuple[str, float]]] | None = None  # per-document predictions, made before grouping
 
     @cached_property
     def pytexts(self) -> list[str]:
@@ -68,10 +69,12 @@ class DocBatch:
 
 @dataclass
 class Scores:
-    """One value per document (None = could not be computed) and an optional human-readable detail."""
+    """One value per document (None = could not be computed), an optional human-readable detail, and optional
+    rule-specific failures beyond the min/max bounds (e.g. a language outside the allowed list)."""
 
     values: Sequence[float | None]
     details: Sequence[str | None] | None = None
+    failed: Sequence[bool] | None = None
 
 
 ComputeFn = Callable[[DocBatch, Any], Scores]

