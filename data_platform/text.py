@@ -73,18 +73,20 @@ def _jieba():
 
 
 @lru_cache(maxsize=1)
-def _tiny_segmenter():
-    import tinysegmenter
+def _mecab():
+    import fugashi
+    import ipadic
 
-    return tinysegmenter.TinySegmenter()
+    # MeCab (C++) with the IPA dictionary, in "wakati" mode: space-separated surface forms, ~1 MB/s per core.
+    return fugashi.GenericTagger(ipadic.MECAB_ARGS + " -Owakati")
 
 
 def raw_tokens(text: str, lang: str) -> list[str]:
-    """Surface tokens: jieba for Chinese, TinySegmenter for Japanese, whitespace elsewhere."""
+    """Surface tokens: jieba for Chinese, MeCab (IPA dictionary) for Japanese, whitespace elsewhere."""
     if lang == "zh":
         return _jieba().cut(text)
     if lang == "ja":
-        return _tiny_segmenter().tokenize(text)
+        return _mecab().parse(text).split()
     return text.split()
 
 

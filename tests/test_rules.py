@@ -44,7 +44,7 @@ def test_word_count_space_separated_and_cjk():
     assert compute("word_count", ["Hello, world!  It's 2024 -- fine."]).values == [4.0]  # "2024" and "--" vanish
     # jieba: 我们 / 今天 / 去 / 北京 / 旅游 (punctuation is not a word)
     assert compute("word_count", ["我们今天去北京旅游。"], lang="zh").values == [5.0]
-    # TinySegmenter: 私 / は / 東京 / に / 住ん / で / い / ます
+    # MeCab + IPA dictionary: 私 / は / 東京 / に / 住ん / で / い / ます
     assert words("私は東京に住んでいます。", "ja") == ["私", "は", "東京", "に", "住ん", "で", "い", "ます"]
 
 
