@@ -32,8 +32,8 @@ def error_of(tmp_path: Path, text: str) -> str:
 
 
 def test_default_rule_file_is_valid(ruleset):
-    assert ruleset.order[0] == "flagged_word_ratio"
-    assert ruleset.resolve("en", "x").rules[0][0] == "flagged_word_ratio"
+    assert ruleset.order[:2] == ["langid", "flagged_word_ratio"]
+    assert dict(ruleset.resolve("en", "x").rules)["langid"].min == 0.8
 
 
 def test_unknown_rule_names_key_and_line(tmp_path):

@@ -36,6 +36,7 @@ def test_bundled_model_identifies_twelve_languages(model_path):
     for (lang, _), pred in zip(SENTENCES.items(), preds):
         assert pred[0][0] == lang, (lang, pred)
         assert pred[0][1] > 0.5 and len(pred) == 3
+        assert pred[0][1] > pred[1][1] >= pred[2][1]  # real per-label probabilities, not the top one repeated
 
 
 def test_newlines_do_not_break_prediction(model_path):

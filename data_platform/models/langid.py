@@ -44,8 +44,11 @@ def load(path: str):
 def predict(texts: list[str], path: str, k: int) -> list[list[tuple[str, float]]]:
     """Top-``k`` (language, probability) per text; newlines become spaces, as fastText reads one line."""
     model = load(path)
-    lines = [t.replace("\n", " ").replace("\r", " ") for t in texts]
-    # The list form of predict works with numpy 2 in fasttext-wheel (the str form does not).
-    labels, probs = model.predict(lines, k=k)
-    return [[(normalize_lang(lab) or "und", min(1.0, float(p))) for lab, p in zip(ls, ps)]
-            for ls, ps in zip(labels, probs)]
+    # fasttext-wheel's Python predict() breaks with numpy 2 (the str form raises; the list form repeats the top
+    # probability for every label), so the C++ predictor is called directly: it returns (probability, label).
+    out = []
+    for text in texts:
+        line = text.replace("\n", " ").replace("\r", " ") + "\n"
+        pairs = model.f.predict(line, k, 0.0, "replace")
+        out.append([(normalize_lang(label) or "und", min(1.0, prob)) for prob, label in pairs])
+    return out
