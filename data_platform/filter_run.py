@@ -1,4 +1,4 @@
-"""The filter job as a library function: read -> extract/normalize/funnel (mapInArrow) -> kept/dropped/stats."""
+"""The filter job as a library function: read -> extract/normalize/funnel (mapInArrow) -> kept/dropped/stats/report."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from data_platform.funnel import funnel_order, process_batch
 from data_platform.io import spark_io, writers
 from data_platform.io.records import FieldMap
 from data_platform.report import stats as ST
+from data_platform.report.html import write_report
 
 
 @dataclass
@@ -53,6 +54,7 @@ def run_filter(spark, job: FilterRun) -> dict[str, Any]:
     stats["run"] = {"inputs": job.inputs, "files": inputs.files, "ignored_files": inputs.ignored, "rules": job.ruleset.path,
                     "output": job.output, "elapsed_s": round(time.time() - started, 2)}
     writers.write_text(spark, f"{job.output.rstrip('/')}/stats.json", json.dumps(stats, indent=2, ensure_ascii=False))
+    write_report(spark, job.output, stats, funnel_order(job.ruleset))
     if stats["accounting"]["ok"]:
         writers.mark_complete(spark, job.output, {"input_documents": input_count})
     return stats
