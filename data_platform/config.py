@@ -119,8 +119,8 @@ class RuleSet:
 def _merge(base: dict[str, dict[str, Any]], layer: dict[str, Any]) -> dict[str, dict[str, Any]]:
     out = {name: dict(params) for name, params in base.items()}
     for name, params in layer.items():
-        if name != "order":
-            out[name] = {**out.get(name, {}), **(params or {})}
+        if name != "order":  # a non-mapping is passed through for _check_layer to report
+            out[name] = {**out.get(name, {}), **(params or {})} if isinstance(params, dict | None) else params
     return out
 
 

@@ -68,6 +68,11 @@ def test_language_override_error_points_at_the_override(tmp_path):
     assert "rules.yaml:8: languages.en.special_char_ratio.max" in msg
 
 
+def test_override_that_is_not_a_mapping(tmp_path):
+    msg = error_of(tmp_path, BASE + "languages:\n  de:\n    word_count: 5\n")
+    assert "rules.yaml:8: languages.de.word_count: rule parameters must be a mapping" in msg
+
+
 def test_unknown_top_level_key_and_bad_yaml(tmp_path):
     assert "rules.yaml:6: thresholds: Extra inputs are not permitted" in error_of(tmp_path, BASE + "thresholds: 3\n")
     assert "invalid YAML" in error_of(tmp_path, BASE + "  broken: [\n")
