@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from data_platform.rules import REGISTRY, RuleParams
+from data_platform.schema import PRE_RULE_REASONS
 from data_platform.models.langid import resolve_model_path
 from data_platform.rules.langid import LangidParams
 from data_platform.rules.perplexity import PerplexityParams, find_models
@@ -66,6 +67,28 @@ class OutputConfig(_Section):
     keep_text_before: bool = Field(False, description="also write the text before normalization")
 
 
+class Example(_Section):
+    """A regression example: a document and what the funnel must do with it."""
+
+    id: str
+    text: str
+    lang: str | None = None
+    source: str | None = None
+    expect: Literal["kept", "dropped", "not_dropped_by"]
+    rule: str | None = None
+
+    @model_validator(mode="after")
+    def _rule_fits(self) -> "Example":
+        if self.expect == "kept" and self.rule:
+            raise ValueError("an example expected to be kept names no rule")
+        if self.expect != "kept":
+            if not self.rule:
+                raise ValueError(f"expect: {self.expect} needs the rule's name in 'rule'")
+            if self.rule not in REGISTRY and self.rule not in PRE_RULE_REASONS:
+                raise ValueError(f"unknown rule {self.rule!r}")
+        return self
+
+
 class RuleFile(_Section):
     version: Literal[1] = 1
     limits: LimitsConfig = LimitsConfig()
@@ -76,6 +99,8 @@ class RuleFile(_Section):
     rules: dict[str, dict[str, Any]]
     languages: dict[str, dict[str, Any]] = {}
     sources: dict[str, dict[str, Any]] = {}
+    examples: list[Example] = []
+    examples_file: str | None = Field(None, description="YAML list of examples, relative to the rule file")
 
     @field_validator("languages")
     @classmethod

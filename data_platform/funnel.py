@@ -23,9 +23,6 @@ from data_platform.normalize import normalize_texts
 from data_platform.rules import REGISTRY, DocBatch, RuleParams
 from data_platform.text import word_lang
 
-# Reasons decided before the rules run, in the order they are checked (also the order of the funnel report).
-PRE_RULE_REASONS = ("malformed_record", "too_long", "extract_failed", "binary_content", "empty_text")
-
 _BINARY_CHARS = {ord(c): None for c in map(chr, [*range(0, 9), 11, 12, *range(14, 32), 127, 0xFFFD])}
 
 
@@ -196,4 +193,4 @@ def funnel_order(ruleset: RuleSet) -> list[str]:
     names = list(ruleset.order)
     for layer in [*ruleset.config.languages.values(), *ruleset.config.sources.values()]:
         names += [n for n in layer.get("order", []) if n not in names]
-    return [*PRE_RULE_REASONS, *names]
+    return [*S.PRE_RULE_REASONS, *names]

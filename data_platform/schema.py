@@ -15,6 +15,9 @@ DROP_REASON, DROP_DETAIL, RULES = "drop_reason", "drop_detail", "rules"
 TEXT_BEFORE = "text_before_normalize"
 N_CHARS = "n_chars"
 
+# Reasons decided before the rules run, in the order they are checked (also the order of the funnel report).
+PRE_RULE_REASONS = ("malformed_record", "too_long", "extract_failed", "binary_content", "empty_text")
+
 META_TYPE = pa.map_(pa.string(), pa.string())
 
 DOC_FIELDS: list[pa.Field] = [
