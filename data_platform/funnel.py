@@ -20,7 +20,7 @@ from data_platform.extract import extract_html
 from data_platform.langcodes import normalize_lang
 from data_platform.models import langid as langid_model
 from data_platform.normalize import normalize_texts
-from data_platform.rules import REGISTRY, DocBatch, RuleParams
+from data_platform.rules import REGISTRY, DocBatch, RuleParams, Scores
 from data_platform.text import word_lang
 
 _BINARY_CHARS = {ord(c): None for c in map(chr, [*range(0, 9), 11, 12, *range(14, 32), 127, 0xFFFD])}
@@ -46,6 +46,17 @@ class _Row:
 
 def process_batch(batch: pa.RecordBatch, ruleset: RuleSet) -> pa.RecordBatch:
     """Run extraction, normalization and the funnel over a reader batch (``schema.RAW_SCHEMA``)."""
+    cols, rows, live = prepare_rows(batch, ruleset)
+    for (lang, source), members in group_rows(live).items():
+        values = RuleValues(doc_batch(members, lang, ruleset))
+        apply_verdicts(members, decide(values, ruleset.resolve(lang, source).rules))
+    return _to_batch(cols, rows, ruleset.config.output.keep_text_before)
+
+
+def prepare_rows(batch: pa.RecordBatch, ruleset: RuleSet) -> tuple[dict, list[_Row], list[_Row]]:
+    """Quarantine, limits, extraction, normalization and language detection: everything before the rules.
+
+    Returns the batch's columns, every row, and the rows still live (not yet dropped)."""
     cols = batch.to_pydict()
     rows = [
         _Row(
@@ -65,8 +76,7 @@ def process_batch(batch: pa.RecordBatch, ruleset: RuleSet) -> pa.RecordBatch:
     _normalize(live, ruleset)
     live = [r for r in live if r.reason is None]
     _detect_languages(live, ruleset)
-    _apply_rules(live, ruleset)
-    return _to_batch(cols, rows, ruleset.config.output.keep_text_before)
+    return cols, rows, live
 
 
 def _prepare(row: _Row, html: str | None, url: str | None, ruleset: RuleSet) -> None:
@@ -118,27 +128,59 @@ def _detect_languages(rows: list[_Row], ruleset: RuleSet) -> None:
             row.lang = detected
 
 
-def _apply_rules(rows: list[_Row], ruleset: RuleSet) -> None:
-    """Compute every enabled rule per (language, source) group, then decide each document in funnel order."""
+def group_rows(rows: list[_Row]) -> dict[tuple[str, str], list[_Row]]:
+    """Rows by (segmentation language, source): the unit for which rule parameters are resolved."""
     groups: dict[tuple[str, str], list[_Row]] = defaultdict(list)
     for row in rows:
         lang = word_lang(row.lang, row.text)
         row.lang = row.lang or lang
         groups[(lang, row.source)].append(row)
-    for (lang, source), members in groups.items():
-        resolved = ruleset.resolve(lang, source)
-        batch = DocBatch(pa.array([r.text for r in members], pa.string()), lang, ruleset.resources,
-                         [r.langid for r in members] if members[0].langid is not None else None)
-        for name, params in resolved.rules:
-            scores = REGISTRY[name].compute(batch, params)
-            details = scores.details or [None] * len(members)
-            failed = scores.failed or [False] * len(members)
-            for row, value, detail, bad in zip(members, scores.values, details, failed):
-                row.rules.append(_verdict(name, value, params, detail, bad))
-        for row in members:
-            failed = next((r for r in row.rules if not r["passed"] and r["enforced"]), None)
-            if failed is not None:
-                row.drop(failed["name"], _describe(failed))
+    return groups
+
+
+def doc_batch(members: list[_Row], lang: str, ruleset: RuleSet) -> DocBatch:
+    langid = [r.langid for r in members] if members and members[0].langid is not None else None
+    return DocBatch(pa.array([r.text for r in members], pa.string()), lang, ruleset.resources, langid)
+
+
+class RuleValues:
+    """Rule values of one group, computed once per (rule, value-affecting parameters) and reused."""
+
+    def __init__(self, batch: DocBatch) -> None:
+        self.batch = batch
+        self._cache: dict[tuple[str, str], Scores] = {}
+
+    def get(self, name: str, params: RuleParams) -> Scores:
+        key = (name, params.model_dump_json(exclude=VERDICT_ONLY))
+        if key not in self._cache:
+            self._cache[key] = REGISTRY[name].compute(self.batch, params)
+        return self._cache[key]
+
+
+# Parameters that change a rule's verdict but not its value: editing them never requires recomputation.
+VERDICT_ONLY = {"enabled", "mode", "min", "max"}
+
+Verdicts = list[tuple[list[dict], dict | None]]  # per document: every rule's result, and the deciding one
+
+
+def decide(values: RuleValues, rules: tuple[tuple[str, RuleParams], ...]) -> Verdicts:
+    """Each document's rule results in funnel order and its first failing enforced rule (None = kept)."""
+    n = len(values.batch)
+    results: list[list[dict]] = [[] for _ in range(n)]
+    for name, params in rules:
+        scores = values.get(name, params)
+        details = scores.details or [None] * n
+        failed = scores.failed or [False] * n
+        for res, value, detail, bad in zip(results, scores.values, details, failed):
+            res.append(_verdict(name, value, params, detail, bad))
+    return [(res, next((r for r in res if not r["passed"] and r["enforced"]), None)) for res in results]
+
+
+def apply_verdicts(members: list[_Row], verdicts: Verdicts) -> None:
+    for row, (results, failed) in zip(members, verdicts):
+        row.rules = results
+        if failed is not None:
+            row.drop(failed["name"], describe_failure(failed))
 
 
 def _verdict(name: str, value: float | None, params: RuleParams, detail: str | None, failed: bool) -> dict:
@@ -156,7 +198,8 @@ def _verdict(name: str, value: float | None, params: RuleParams, detail: str | N
     }
 
 
-def _describe(r: dict) -> str:
+def describe_failure(r: dict) -> str:
+    """``char_repetition=0.2096 > max 0.2 (detail)``: why a rule failed."""
     value, low, high = r["value"], r["min"], r["max"]
     if value is None:
         bound = ""

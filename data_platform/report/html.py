@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import EngFormatter, LogLocator, MaxNLocator, NullLocator
 
 from data_platform import schema as S
+from data_platform.report.page import PAGE_END, page_head, pct, table
 
 SNIPPET = "snippet"
 SNIPPET_CHARS = 400
@@ -29,23 +30,7 @@ DPI = 85
 BINS = 30
 UNKNOWN_LANG = "unknown"
 
-_CSS = """
-body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0 auto;max-width:1280px;padding:0 24px 48px;
-color:#1d2330;font-size:14px;line-height:1.45}
-h1{margin:24px 0 4px}h2{margin-top:40px;border-bottom:2px solid #d7dce5;padding-bottom:4px}
-h3{margin:32px 0 2px;font-family:ui-monospace,Menlo,Consolas,monospace}h4{margin:16px 0 6px}
-nav{font-size:13px;columns:3}nav a{display:block;text-decoration:none}
-table{border-collapse:collapse;margin:6px 0 12px;font-size:13px}
-th,td{border:1px solid #d7dce5;padding:3px 8px;vertical-align:top}
-th{background:#eef1f6;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
-tr.zero td{color:#98a0ad}.wide{overflow-x:auto}.doc{color:#4a5363;margin:2px 0 8px}.muted{color:#6b7280}
-.bad{color:#b42318;font-weight:600}.ok{color:#067647;font-weight:600}
-.pair{display:grid;grid-template-columns:1fr 1fr;gap:16px}.pair>div{min-width:0}.pair table{width:100%}
-td.text{width:55%;min-width:16em}
-.snip{white-space:pre-wrap;word-break:break-word;max-height:9em;overflow:auto;font-family:ui-monospace,Menlo,
-Consolas,monospace;font-size:12px;background:#f7f8fa}
-img{max-width:100%;display:block}
-"""
+
 
 
 # ----------------------------------------------------------------------------------------------- the data
@@ -226,40 +211,6 @@ def _histograms(values: pd.DataFrame, rule: str) -> str | None:
 # ------------------------------------------------------------------------------------------------- HTML
 
 
-def _fmt(x: Any) -> str:
-    """A cell value as escaped text: integers with separators, floats with 4 significant digits."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return ""
-    if isinstance(x, (int, np.integer)):
-        return f"{x:,}"
-    if isinstance(x, (float, np.floating)):
-        return f"{x:.4g}"
-    return html.escape(str(x))
-
-
-def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], classes: Sequence[str] = (),
-           row_class: Sequence[str] | None = None) -> str:
-    """An HTML table with escaped cells. ``classes``: a CSS class per column (``n`` numbers, ``snip`` text)."""
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = []
-    for i, row in enumerate(rows):
-        cells = []
-        for j, x in enumerate(row):
-            cls = classes[j] if j < len(classes) else ""
-            if cls == "snip":
-                cells.append(f'<td class="text"><div class="snip">{_fmt(x)}</div></td>')
-            else:
-                cells.append(f'<td class="{cls}">{_fmt(x)}</td>' if cls else f"<td>{_fmt(x)}</td>")
-        tr = f' class="{row_class[i]}"' if row_class and row_class[i] else ""
-        body.append(f"<tr{tr}>{''.join(cells)}</tr>")
-    return f'<div class="wide"><table><tr>{head}</tr>{"".join(body)}</table></div>'
-
-
-def _pct(x: float) -> str:
-    """A share as a percentage with one decimal."""
-    return f"{100 * x:.1f}%"
-
-
 def _summary(stats: dict[str, Any], rows: pd.DataFrame) -> str:
     """The run: inputs, rules file, elapsed time, totals, the accounting check and the sample size."""
     run = stats.get("run", {})
@@ -267,7 +218,7 @@ def _summary(stats: dict[str, Any], rows: pd.DataFrame) -> str:
     verdict = '<span class="ok">OK</span>' if acc["ok"] else '<span class="bad">MISMATCH</span>'
     items = [
         ("inputs", ", ".join(run.get("inputs", []))),
-        ("files read", ", ".join(f"{fmt}: {len(paths)}" for fmt, paths in run.get("files", {}).items())),
+        ("files read", ", ".join(f"{kind}: {len(paths)}" for kind, paths in run.get("files", {}).items())),
         ("files ignored", ", ".join(run.get("ignored_files", [])) or "none"),
         ("rules file", run.get("rules", "")),
         ("output", run.get("output", "")),
@@ -288,14 +239,14 @@ def _funnel_section(stats: dict[str, Any], rules_by_name: dict[str, str]) -> str
     n_docs, n_chars = max(1, steps[0]["documents_left"]), max(1, steps[0]["characters_left"])
     body = [(s["reason"], "" if i == 0 else ("rule" if s["reason"] in rules_by_name else "quarantine"),
              s["documents_dropped"], s["characters_dropped"], s["documents_left"],
-             _pct(s["documents_left"] / n_docs), s["characters_left"], _pct(s["characters_left"] / n_chars))
+             pct(s["documents_left"] / n_docs), s["characters_left"], pct(s["characters_left"] / n_chars))
             for i, s in enumerate(steps)]
     zero = ["zero" if i and not s["documents_dropped"] else "" for i, s in enumerate(steps)]
-    table = _table(["stage", "kind", "dropped docs", "dropped chars", "docs left", "% docs left", "chars left",
-                    "% chars left"], body, classes=["", "", "n", "n", "n", "n", "n", "n"], row_class=zero)
+    tbl = table(["stage", "kind", "dropped docs", "dropped chars", "docs left", "% docs left", "chars left",
+                  "% chars left"], body, classes=["", "", "n", "n", "n", "n", "n", "n"], row_class=zero)
     return (f'<section id="funnel"><h2>Funnel</h2><p class="doc">Stages in priority order (quarantine first); '
             f"grey bars and rows dropped nothing.</p><img alt=\"funnel\" src=\"{_funnel_figure(steps)}\">"
-            f"{table}</section>")
+            f"{tbl}</section>")
 
 
 def _breakdown_section(title: str, key: str, breakdown: dict[str, dict[str, Any]], order: list[str]) -> str:
@@ -305,11 +256,11 @@ def _breakdown_section(title: str, key: str, breakdown: dict[str, dict[str, Any]
     for name, e in breakdown.items():
         reasons = sorted(e["dropped"].items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
         body.append((name, e["documents"], e["characters"], e["kept_documents"],
-                     _pct(e["kept_documents"] / max(1, e["documents"])), e["documents"] - e["kept_documents"],
+                     pct(e["kept_documents"] / max(1, e["documents"])), e["documents"] - e["kept_documents"],
                      " · ".join(f"{r} {n:,}" for r, n in reasons)))
-    table = _table([key, "documents", "characters", "kept", "% kept", "dropped", "dropped by reason"], body,
-                   classes=["", "n", "n", "n", "n", "n", ""])
-    return f'<section id="by-{key}"><h2>{html.escape(title)}</h2>{table}</section>'
+    tbl = table([key, "documents", "characters", "kept", "% kept", "dropped", "dropped by reason"], body,
+                 classes=["", "n", "n", "n", "n", "n", ""])
+    return f'<section id="by-{key}"><h2>{html.escape(title)}</h2>{tbl}</section>'
 
 
 def _bound_text(low: float, high: float) -> str:
@@ -321,7 +272,7 @@ def _bound_text(low: float, high: float) -> str:
 
 def _share_cell(share: float, current: tuple[float, ...], factor: float) -> str:
     """A share in percent, with the scaled bound when the language has a single one."""
-    return _pct(share) + (f" ({current[0] * factor:.3g})" if len(current) == 1 else "")
+    return pct(share) + (f" ({current[0] * factor:.3g})" if len(current) == 1 else "")
 
 
 def _shares_table(values: pd.DataFrame, rule: str) -> str:
@@ -335,7 +286,7 @@ def _shares_table(values: pd.DataFrame, rule: str) -> str:
             '<p class="doc">Among sampled documents that reach this rule (not dropped by an earlier one), per '
             "language, with the scaled bound in brackets; each document's own bound is scaled (sources may "
             "override a language's), so ×1 is what the rule drops now.</p>"
-            + _table([S.LANG, "bound", "current", "documents reaching it", *[f"×{f:g}" for f in FACTORS]], body,
+            + table([S.LANG, "bound", "current", "documents reaching it", *[f"×{f:g}" for f in FACTORS]], body,
                      classes=["", "", "", "n", *["n"] * len(FACTORS)]))
 
 
@@ -347,10 +298,10 @@ def _examples(rows: pd.DataFrame, values: pd.DataFrame, rule: str) -> str:
     kept = sub[sub[S.DROP_REASON].isna()].nsmallest(EXAMPLES, "margin")
     if dropped.empty:
         return ""
-    left = _table(["id", "lang", "value", "detail", "text"],
+    left = table(["id", "lang", "value", "detail", "text"],
                   [(rows[S.ID].iat[d.doc], d.lang, d.value, rows[S.DROP_DETAIL].iat[d.doc], rows[SNIPPET].iat[d.doc])
                    for d in dropped.itertuples()], classes=["", "", "n", "", "snip"])
-    right = _table(["id", "lang", "value", "bound", "text"],
+    right = table(["id", "lang", "value", "bound", "text"],
                    [(rows[S.ID].iat[k.doc], k.lang, k.value, _bound_text(k.min, k.max), rows[SNIPPET].iat[k.doc])
                     for k in kept.itertuples()], classes=["", "", "n", "", "snip"])
     return (f"<h4>Examples</h4><div class=\"pair\"><div><b>dropped by {html.escape(rule)}</b> (closest to the "
@@ -380,7 +331,7 @@ def _quarantine_section(rows: pd.DataFrame, order: list[str], rules_by_name: dic
     parts = []
     for reason in present:
         picked = rows[rows[S.DROP_REASON] == reason].sort_values(S.ID).head(EXAMPLES)
-        parts.append(f"<h4>{html.escape(reason)}</h4>" + _table(
+        parts.append(f"<h4>{html.escape(reason)}</h4>" + table(
             ["id", "source", "lang", "detail", "text"],
             picked[[S.ID, S.SOURCE, S.LANG, S.DROP_DETAIL, SNIPPET]].itertuples(index=False),
             classes=["", "", "", "", "snip"]))
@@ -409,15 +360,14 @@ def build_report(stats: dict[str, Any], rows: pd.DataFrame, order: list[str], ru
     sections = "".join(_rule_section(rows, values, r, rules_by_name.get(r, ""), dropped.get(r, 0)) for r in rules)
     title = f"Filter report — {html.escape(str(stats.get('run', {}).get('output', '')))}"
     return "".join([
-        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title><style>{_CSS}</style>'
-        f"</head><body><h1>{title}</h1>",
+        page_head(title),
         _summary(stats, rows), _nav(rules),
         _funnel_section(stats, rules_by_name),
         _breakdown_section("Per source", "source", stats["by_source"], order),
         _breakdown_section("Per language", "lang", stats["by_lang"], order),
         _quarantine_section(rows, order, rules_by_name),
         f'<section id="rules"><h2>Rules</h2>{sections}</section>',
-        "</body></html>",
+        PAGE_END,
     ])
 
 
