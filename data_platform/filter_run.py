@@ -38,7 +38,7 @@ def annotate(df, ruleset: RuleSet):
         for b in batches:
             yield process_batch(b, ruleset)
 
-    return df.mapInArrow(run, spark_io._spark_schema(S.output_schema(keep_before)))
+    return df.mapInArrow(run, spark_io.spark_schema(S.output_schema(keep_before)))
 
 
 def run_filter(spark, job: FilterRun) -> dict[str, Any]:

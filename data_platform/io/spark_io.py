@@ -111,7 +111,7 @@ def _read_jsonl(spark, files, fields, source):
                     for line, f in zip(b.column("line").to_pylist(), b.column("file").to_pylist())]
             yield R.to_batch(rows)
 
-    return lines.mapInArrow(parse, _spark_schema(S.RAW_SCHEMA)), lines.count()
+    return lines.mapInArrow(parse, spark_schema(S.RAW_SCHEMA)), lines.count()
 
 
 def _read_parquet(spark, files, fields, source):
@@ -131,7 +131,7 @@ def _read_parquet(spark, files, fields, source):
             yield R.to_batch(rows)
 
     with_file = df.select("*", F.input_file_name().alias("__file"))
-    return with_file.mapInArrow(convert, _spark_schema(S.RAW_SCHEMA)), df.count()
+    return with_file.mapInArrow(convert, spark_schema(S.RAW_SCHEMA)), df.count()
 
 
 def _read_files(spark, files, per_file):
@@ -154,7 +154,7 @@ def _read_files(spark, files, per_file):
                     if chunk:
                         yield R.to_batch(chunk)
 
-    df = paths.mapInArrow(read, _spark_schema(S.RAW_SCHEMA))
+    df = paths.mapInArrow(read, spark_schema(S.RAW_SCHEMA))
     return df, df.count()
 
 
@@ -169,7 +169,7 @@ def _read_html(spark, files, fields, source):
 _READERS = {"jsonl": _read_jsonl, "parquet": _read_parquet, "warc": _read_warc, "html": _read_html}
 
 
-def _spark_schema(schema: pa.Schema):
+def spark_schema(schema: pa.Schema):
     from pyspark.sql.pandas.types import from_arrow_schema
 
     return from_arrow_schema(schema)
