@@ -32,8 +32,10 @@ def error_of(tmp_path: Path, text: str) -> str:
 
 
 def test_default_rule_file_is_valid(ruleset):
-    assert ruleset.order[:2] == ["langid", "flagged_word_ratio"]
-    assert dict(ruleset.resolve("en", "x").rules)["langid"].min == 0.8
+    assert ruleset.order[0] == "flagged_word_ratio" and ruleset.order[-1] == "perplexity"
+    en = dict(ruleset.resolve("en", "x").rules)
+    assert en["langid"].min == 0.8 and en["perplexity"].mode == "tag"
+    assert dict(ruleset.resolve("en", "debian-doc/faq").rules)["perplexity"].mode == "drop"
 
 
 def test_unknown_rule_names_key_and_line(tmp_path):

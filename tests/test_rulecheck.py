@@ -29,10 +29,13 @@ def copy_rules(tmp_path: Path, change: tuple[str, str] | None = None) -> Path:
     if change:
         assert change[0] in text
         text = text.replace(*change)
-    (tmp_path / "rules.yaml").write_text(text)
-    (tmp_path / "default.examples.yaml").write_text((REPO / "rules" / "default.examples.yaml").read_text())
-    (tmp_path / "wordlists").symlink_to(REPO / "rules" / "wordlists")
-    return tmp_path / "rules.yaml"
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "rules.yaml").write_text(text)
+    (folder / "default.examples.yaml").write_text((REPO / "rules" / "default.examples.yaml").read_text())
+    (folder / "wordlists").symlink_to(REPO / "rules" / "wordlists")
+    (tmp_path / "models").symlink_to(REPO / "models")
+    return folder / "rules.yaml"
 
 
 def test_check_cli_passes_on_the_default_rules(tmp_path, capsys):
