@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         spark.stop()
-    console = Console()
+    console = Console(width=max(100, Console().width))
     console.print(funnel_table(stats))
     console.print(f"kept/ and dropped/ parquet, stats.json: {args.output}")
     return 0 if stats["accounting"]["ok"] else 1

@@ -72,7 +72,7 @@ def funnel_table(stats: dict[str, Any]):
 
     table = Table(title=f"Filter funnel — {stats['input_documents']} documents in")
     for col in ("stage", "dropped docs", "dropped chars", "docs left", "% docs left", "chars left"):
-        table.add_column(col, justify="left" if col == "stage" else "right")
+        table.add_column(col, justify="left" if col == "stage" else "right", no_wrap=True)
     n = max(1, stats["output_documents"])
     table.add_row("input", "", "", str(stats["output_documents"]), "100.0%",
                   str(stats["kept"]["characters"] + stats["dropped"]["characters"]))
