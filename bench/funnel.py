@@ -22,7 +22,8 @@ Method
    document by document through ``filter(doc)``; a dropped document does not reach the next filter. Warm-up on
    the first 500 documents, then the whole corpus is timed.
 4. Spark start-up, measured separately and not part of any docs/s figure: creating a ``local[1]`` session with
-   ``data_platform.spark.build_session`` and stopping it.
+   ``data_platform.spark.build_session`` and stopping it, each time in a fresh Python process (a cold JVM; the
+   pyspark import is included), median of ``--spark-runs`` (default 3).
 
 docs/s and MB/s are wall-clock figures of a single process on a single thread ("per core"); MB = 10^6 bytes of
 UTF-8 input text. CPU time of the process is recorded too, as a check that it stayed on one core.
@@ -153,7 +154,7 @@ def to_batches(records: list[dict]) -> list[pa.RecordBatch]:
 def time_ours(corpus: Corpus, ruleset: RuleSet, repeats: int) -> tuple[Timing, list[float]]:
     """process_batch over every batch of the corpus after one untimed warm-up batch; best of ``repeats`` passes.
 
-    Also returns the docs/s of each batch of the best pass (to show the rate is steady).
+    Also returns the docs/s of each full batch of the best pass (to show the rate is steady).
     """
     batches = to_batches(corpus.records)
     process_batch(batches[0], ruleset)  # warm-up
@@ -165,13 +166,35 @@ def time_ours(corpus: Corpus, ruleset: RuleSet, repeats: int) -> tuple[Timing, l
         for batch in batches:
             t0 = time.perf_counter()
             out = process_batch(batch, ruleset)
-            per_batch.append(batch.num_rows / (time.perf_counter() - t0))
+            # a short last batch would make the spread look wider than it is (kept when it is the only one)
+            if batch.num_rows == BATCH_ROWS or len(batches) == 1:
+                per_batch.append(batch.num_rows / (time.perf_counter() - t0))
             outcomes.update(out.column(S.DROP_REASON).to_pylist())
         passes.append((time.perf_counter() - wall0, time.process_time() - cpu0, outcomes, per_batch))
     wall, cpu, outcomes, per_batch = min(passes, key=lambda p: p[0])
     timing = Timing("data_platform funnel", len(corpus.records), corpus.n_bytes, wall, cpu, outcomes[None],
                     {k: v for k, v in outcomes.most_common() if k is not None}, [p[0] for p in passes])
     return timing, per_batch
+
+
+def time_ours_per_language(pages: list[dict], ruleset: RuleSet) -> dict[str, dict[str, float]]:
+    """One batch of ``BATCH_ROWS`` documents per language (its pages repeated), timed once with a warm funnel.
+
+    Shows where the multilingual time goes; run after the main timing, so every language group is warm.
+    """
+    out = {}
+    for lang in sorted({p["lang"] for p in pages}):
+        own = [p for p in pages if p["lang"] == lang]
+        records = [{**p, "id": f"{p['id']}#{k}"} for k in range(math.ceil(BATCH_ROWS / len(own))) for p in own]
+        texts = [r["text"] for r in records[:BATCH_ROWS]]
+        n_bytes = sum(len(t.encode("utf-8")) for t in texts)
+        batch = to_batches(records[:BATCH_ROWS])[0]
+        t0 = time.perf_counter()
+        process_batch(batch, ruleset)
+        wall = time.perf_counter() - t0
+        out[lang] = {"docs": len(texts), "wall_s": wall, "docs_per_s": len(texts) / wall,
+                     "mb_per_s": n_bytes / 1e6 / wall, "chars_per_doc": sum(map(len, texts)) / len(texts)}
+    return out
 
 
 def time_datatrove(corpora: list[Corpus], python: str, repeats: int) -> tuple[dict[str, Timing], dict, dict]:
@@ -193,16 +216,31 @@ def time_datatrove(corpora: list[Corpus], python: str, repeats: int) -> tuple[di
     return timings, per_filter, report["versions"]
 
 
-def time_spark_startup() -> dict[str, float]:
-    """Seconds to create a local[1] SparkSession with the project's builder, and to stop it."""
-    from data_platform.spark import build_session
+_SPARK_SNIPPET = """
+import json, time
+t0 = time.perf_counter()
+from data_platform.spark import build_session
+spark = build_session("bench", "local[1]")
+t1 = time.perf_counter()
+spark.stop()
+print(json.dumps({"create_s": t1 - t0, "stop_s": time.perf_counter() - t1}))
+"""
 
-    t0 = time.perf_counter()
-    spark = build_session("bench", "local[1]")
-    t1 = time.perf_counter()
-    spark.stop()
-    t2 = time.perf_counter()
-    return {"create_s": t1 - t0, "stop_s": t2 - t1, "total_s": t2 - t0}
+
+def time_spark_startup(runs: int) -> dict:
+    """Cold start of a local[1] SparkSession with the project's builder (pyspark import + JVM launch), and its stop.
+
+    Each run is a fresh Python process, so every run starts a new JVM; the median of ``runs`` is reported.
+    """
+    samples = []
+    for _ in range(runs):
+        proc = subprocess.run([sys.executable, "-c", _SPARK_SNIPPET], capture_output=True, text=True, cwd=ROOT)
+        if proc.returncode != 0:
+            sys.exit(f"Spark start-up failed:\n{proc.stderr[-4000:]}")
+        samples.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    create = [s["create_s"] for s in samples]
+    return {"create_s": statistics.median(create), "stop_s": statistics.median(s["stop_s"] for s in samples),
+            "create_min_s": min(create), "create_max_s": max(create), "runs": runs, "samples": samples}
 
 
 def profile_batch(batch: pa.RecordBatch, ruleset: RuleSet, top: int = 10) -> list[dict]:
@@ -229,16 +267,24 @@ def _short_path(file: str) -> str:
 # ----------------------------------------------------------------------------------------------------- report
 
 
-def machine_info(dt_versions: dict) -> dict:
+def git_state() -> str:
+    """HEAD's short hash, plus the tracked files outside bench/ that differ from it (what was actually measured)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=ROOT).stdout.strip()
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                                text=True, cwd=ROOT).stdout.splitlines()
+    except OSError:
+        return "?"
+    changed = [ln[3:] for ln in status if not ln[3:].startswith("bench/")]
+    return f"{head}" + (f" with uncommitted changes to {', '.join(changed)}" if changed else "")
+
+
+def machine_info(dt_versions: dict, load_start: list[str], load_end: list[str], commit: str) -> dict:
     cpuinfo = Path("/proc/cpuinfo").read_text()
     model = next((ln.split(":", 1)[1].strip() for ln in cpuinfo.splitlines() if ln.startswith("model name")), "?")
     mem_kb = next(int(ln.split()[1]) for ln in Path("/proc/meminfo").read_text().splitlines()
                   if ln.startswith("MemTotal"))
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=ROOT).stdout.strip()
-    except OSError:
-        commit = "?"
     java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()
     return {
         "date_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -253,8 +299,16 @@ def machine_info(dt_versions: dict) -> dict:
         "trafilatura": version("trafilatura"),
         "java": java[0] if java else "?",
         "commit": commit,
+        "loadavg_start": load_start,
+        "loadavg_end": load_end,
         "datatrove_venv": dt_versions,
     }
+
+
+def disturbed(rows: list[tuple[Corpus, Timing, Timing]], threshold: float = 0.9) -> list[str]:
+    """Timed parts whose process got less than ``threshold`` of a core (other load on the machine)."""
+    return [f"{c.name}/{t.tool}: CPU {t.cpu_s:.1f} s of {t.wall_s:.1f} s" for c, *ts in rows for t in ts
+            if t.cpu_s < threshold * t.wall_s]
 
 
 def table(rows: list[tuple[Corpus, Timing, Timing]]) -> list[str]:
@@ -286,7 +340,8 @@ def drops_text(drops: dict[str, int], copies: int) -> str:
 
 
 def write_markdown(path: Path, info: dict, rows: list[tuple[Corpus, Timing, Timing]], steady: dict,
-                   per_filter: dict, spark: dict, ruleset: RuleSet, profiles: dict, args: argparse.Namespace) -> None:
+                   per_filter: dict, per_lang: dict, spark: dict, ruleset: RuleSet, profiles: dict,
+                   args: argparse.Namespace) -> None:
     dtv = info["datatrove_venv"]
     md = [
         "# Filter funnel throughput: data_platform vs datatrove",
@@ -295,9 +350,11 @@ def write_markdown(path: Path, info: dict, rows: list[tuple[Corpus, Timing, Timi
         "",
         "## Machine",
         "",
-        f"- date: {info['date_utc']}, commit `{info['commit']}`",
+        f"- date: {info['date_utc']}; code measured: `{info['commit']}` (git state when the run started)",
         f"- CPU: {info['cpu']} ({info['cores']} logical cores, {info['cores_available']} available to the process); "
         f"RAM {info['ram_gib']} GiB; {info['os']}",
+        f"- load average (1/5/15 min) at start {' '.join(info['loadavg_start'])}, "
+        f"after the timed parts {' '.join(info['loadavg_end'])} (the timed parts keep one core busy)",
         f"- project venv: Python {info['python']}, pyarrow {info['pyarrow']}, pyspark {info['pyspark']}, "
         f"trafilatura {info['trafilatura']}; {info['java']}",
         f"- datatrove venv: Python {dtv['python']}, datatrove {dtv['datatrove']}, spacy {dtv['spacy']} "
@@ -313,12 +370,15 @@ def write_markdown(path: Path, info: dict, rows: list[tuple[Corpus, Timing, Timi
         *table(rows),
         "",
     ]
+    if bad := disturbed(rows):
+        md += [f"**Warning: disturbed run**, other load took CPU from a timed part ({'; '.join(bad)}); "
+               "rerun on an idle machine before quoting these numbers.", ""]
     for corpus, ours, theirs in rows:
         rates = steady[corpus.name]
         md += [
             f"**{corpus.label}**: {corpus.unique} distinct pages, the list repeated {corpus.copies} times "
             f"= {len(corpus.records):,} documents ({corpus.n_bytes / 1e6:.1f} MB). "
-            f"Our per-batch rate over the {len(rates)} batches of {BATCH_ROWS}: min {min(rates):.1f}, "
+            f"Our per-batch rate over the {len(rates)} full batches of {BATCH_ROWS}: min {min(rates):.1f}, "
             f"median {statistics.median(rates):.1f}, max {max(rates):.1f} docs/s. "
             f"datatrove time per filter: "
             + ", ".join(f"{k} {v:.2f} s" for k, v in per_filter[corpus.name].items()) + ".",
@@ -329,10 +389,27 @@ def write_markdown(path: Path, info: dict, rows: list[tuple[Corpus, Timing, Timi
             f"- datatrove drops (distinct pages): {drops_text(theirs.drops, corpus.copies)}",
             "",
         ]
+    total = sum(v["wall_s"] for v in per_lang.values())
+    slow = min(per_lang, key=lambda lang: per_lang[lang]["docs_per_s"])
+    others = [v for lang, v in per_lang.items() if lang != slow]
+    rest = sum(v["docs"] for v in others) / sum(v["wall_s"] for v in others)
     md += [
+        f"data_platform per language (one warm batch of {BATCH_ROWS} documents each, the language's 20 pages "
+        "repeated; an equal number of documents per language, as in the `all` corpus):",
+        "",
+        "| lang | chars/doc | seconds | docs/s per core | MB/s per core | share of the time |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        *(f"| {lang} | {v['chars_per_doc']:,.0f} | {v['wall_s']:.2f} | {v['docs_per_s']:.1f} | {v['mb_per_s']:.3f} | "
+          f"{v['wall_s'] / total:.0%} |" for lang, v in per_lang.items()),
+        "",
+        f"The slowest language is {slow} ({per_lang[slow]['docs_per_s']:.1f} docs/s, "
+        f"{per_lang[slow]['wall_s'] / total:.0%} of the time for {1 / len(per_lang):.0%} of the documents); the "
+        f"other languages average {rest:.1f} docs/s.",
+        "",
         "Spark start-up (not included in any figure above): creating a `local[1]` session with "
-        f"`data_platform.spark.build_session('bench', 'local[1]')` took {spark['create_s']:.2f} s and stopping it "
-        f"{spark['stop_s']:.2f} s ({spark['total_s']:.2f} s in all), measured once in the benchmark process.",
+        f"`data_platform.spark.build_session('bench', 'local[1]')` in a fresh Python process (pyspark import and "
+        f"JVM launch included) took {spark['create_s']:.2f} s, median of {spark['runs']} cold starts (range "
+        f"{spark['create_min_s']:.2f}-{spark['create_max_s']:.2f} s); stopping it took {spark['stop_s']:.2f} s.",
         "",
         "## What each side computes",
         "",
@@ -369,13 +446,17 @@ def write_markdown(path: Path, info: dict, rows: list[tuple[Corpus, Timing, Timi
         "datatrove's `lru_cache(5)` on word splitting cannot serve a copy from an earlier one, and the funnel has "
         "no per-text cache.",
         "- Extraction (trafilatura) is done once before timing and is not part of either figure.",
-        "- Both sides run in turn, not at the same time, on the same machine in the same run.",
+        "- Both sides run in turn, not at the same time, on the same machine in the same run. CPU s close to "
+        "seconds in the table means the process had its core for the whole timed part (a busy machine would show "
+        "CPU s well below seconds).",
     ]
     if profiles:
         md += ["", "## Profile of one batch (data_platform)", ""]
         for name, top in profiles.items():
             md += [f"cProfile of one `process_batch` call on the first batch of the `{name}` corpus, top 10 by "
-                   "cumulative time (the profiler's overhead inflates Python-heavy functions):", "",
+                   "cumulative time. The profiler's overhead inflates Python-heavy functions; word segmentation "
+                   "(`DocBatch.words`, a cached property) is charged to the first rule that asks for it in the "
+                   "funnel's priority order.", "",
                    "| function | calls | own s | cumulative s |", "| --- | ---: | ---: | ---: |"]
             md += [f"| `{r['function']}` | {r['ncalls']:,} | {r['tottime_s']:.3f} | {r['cumtime_s']:.3f} |"
                    for r in top]
@@ -392,7 +473,10 @@ def print_report(rows: list[tuple[Corpus, Timing, Timing]], spark: dict, profile
                   f"{t.mb_per_s:>10.3f} {t.kept:>6}")
         ratio = ours.docs_per_s / theirs.docs_per_s
         print(f"{'':<22} ratio ours/datatrove: {ratio:.2f}x {'(goal >= 2x met)' if ratio >= 2 else '(BELOW 2x goal)'}")
-    print(f"\nSpark local[1] start-up: create {spark['create_s']:.2f} s + stop {spark['stop_s']:.2f} s")
+    for line in disturbed(rows):
+        print(f"WARNING: disturbed timing (other load on the machine): {line}")
+    print(f"\nSpark local[1] cold start-up (median of {spark['runs']}): create {spark['create_s']:.2f} s "
+          f"(range {spark['create_min_s']:.2f}-{spark['create_max_s']:.2f}) + stop {spark['stop_s']:.2f} s")
     for name, top in profiles.items():
         print(f"\ncProfile, one batch of '{name}', top 10 by cumulative time:")
         for r in top:
@@ -409,12 +493,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--datatrove-python", default=DATATROVE_PYTHON, help="interpreter of the datatrove venv")
     parser.add_argument("--profile", choices=("auto", "always", "never"), default="always",
                         help="cProfile one batch of our funnel (auto: only when the ratio is below 2x)")
+    parser.add_argument("--spark-runs", type=int, default=3, help="cold Spark start-ups to time (median reported)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for funnel.md and funnel.json")
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
+    load_start = Path("/proc/loadavg").read_text().split()[:3]
+    commit = git_state()  # at start: the library modules were imported just before
     ruleset = load_rules(RULES)
     with tempfile.TemporaryDirectory(prefix="funnel-bench-") as tmp:
         t0 = time.perf_counter()
@@ -431,18 +518,21 @@ def main() -> None:
             ours[corpus.name], steady[corpus.name] = time_ours(corpus, ruleset, args.repeats)
         print("timing datatrove (subprocess) ...", flush=True)
         theirs, per_filter, dt_versions = time_datatrove(corpora, args.datatrove_python, args.repeats)
+        print("timing data_platform per language ...", flush=True)
+        per_lang = time_ours_per_language(pages, ruleset)
+        load_end = Path("/proc/loadavg").read_text().split()[:3]
         rows = [(c, ours[c.name], theirs[c.name]) for c in corpora]
         profiles = {}
         for corpus, o, t in rows:
             if args.profile == "always" or (args.profile == "auto" and o.docs_per_s < 2 * t.docs_per_s):
                 profiles[corpus.name] = profile_batch(to_batches(corpus.records[:BATCH_ROWS])[0], ruleset)
     print("timing Spark start-up ...", flush=True)
-    spark = time_spark_startup()
-    info = machine_info(dt_versions)
+    spark = time_spark_startup(args.spark_runs)
+    info = machine_info(dt_versions, load_start, load_end, commit)
     print_report(rows, spark, profiles)
 
     args.out.mkdir(parents=True, exist_ok=True)
-    write_markdown(args.out / "funnel.md", info, rows, steady, per_filter, spark, ruleset, profiles, args)
+    write_markdown(args.out / "funnel.md", info, rows, steady, per_filter, per_lang, spark, ruleset, profiles, args)
     summary = {
         "machine": info,
         "settings": {"min_docs": args.min_docs, "repeats": args.repeats, "batch_rows": BATCH_ROWS,
@@ -454,6 +544,7 @@ def main() -> None:
                              "datatrove": vars(t) | {"docs_per_s": t.docs_per_s, "mb_per_s": t.mb_per_s,
                                                      "per_filter_s": per_filter[c.name]},
                              "ratio_docs_per_s": o.docs_per_s / t.docs_per_s} for c, o, t in rows},
+        "ours_per_language": per_lang,
         "spark_startup_s": spark,
         "profiles": profiles,
     }
