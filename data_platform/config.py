@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from data_platform.rules import REGISTRY, RuleParams
 from data_platform.schema import PRE_RULE_REASONS
+from data_platform.dedup.config import DedupConfig
 from data_platform.models.langid import resolve_model_path
 from data_platform.rules.langid import LangidParams
 from data_platform.rules.perplexity import PerplexityParams, find_models
@@ -99,6 +100,7 @@ class RuleFile(_Section):
     rules: dict[str, dict[str, Any]]
     languages: dict[str, dict[str, Any]] = {}
     sources: dict[str, dict[str, Any]] = {}
+    dedup: DedupConfig = DedupConfig()
     examples: list[Example] = []
     examples_file: str | None = Field(None, description="YAML list of examples, relative to the rule file")
 

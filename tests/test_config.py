@@ -113,3 +113,8 @@ def test_missing_wordlist_folder(tmp_path):
     text += "  flagged_word_ratio: {max: 0.1, wordlists: nowhere}\n"
     assert "does not exist" in error_of(tmp_path, text)
 
+
+
+def test_dedup_section_is_validated(tmp_path):
+    msg = error_of(tmp_path, BASE + "dedup:\n  minhash: {num_perm: 64, bands: 10}\n")
+    assert "rules.yaml:7: dedup.minhash: Value error, give both bands and rows" in msg

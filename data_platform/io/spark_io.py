@@ -173,3 +173,10 @@ def spark_schema(schema: pa.Schema):
     from pyspark.sql.pandas.types import from_arrow_schema
 
     return from_arrow_schema(schema)
+
+
+def arrow_schema(df) -> pa.Schema:
+    """The Arrow schema of a Spark DataFrame (what ``mapInArrow`` hands to Python)."""
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    return to_arrow_schema(df.schema)

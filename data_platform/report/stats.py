@@ -66,11 +66,11 @@ def _breakdown(groups: list[dict[str, Any]], key: str) -> dict[str, dict[str, An
     return dict(sorted(out.items()))
 
 
-def funnel_table(stats: dict[str, Any]):
+def funnel_table(stats: dict[str, Any], title: str = "Filter funnel"):
     """The funnel as a rich Table: one row per drop reason that removed something, in priority order."""
     from rich.table import Table
 
-    table = Table(title=f"Filter funnel — {stats['input_documents']} documents in")
+    table = Table(title=f"{title} — {stats['input_documents']} documents in")
     for col in ("stage", "dropped docs", "dropped chars", "docs left", "% docs left", "chars left"):
         table.add_column(col, justify="left" if col == "stage" else "right", no_wrap=True)
     n = max(1, stats["output_documents"])

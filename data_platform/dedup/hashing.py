@@ -1,0 +1,91 @@
+"""Text normalization for hashing, content hashes, shingles and MinHash signatures over whole batches."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from data_platform.dedup.config import MinHashConfig, TextNormalization
+
+CJK_LANGS = frozenset({"zh", "ja", "ko"})
+_WORD = re.compile(r"\w+", re.UNICODE)
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant (golden ratio) for folding a band into one key
+
+
+def normalize_for_hash(texts: pa.Array, cfg: TextNormalization) -> pa.Array:
+    """Apply the configured normalization (pyarrow compute, whole array at once)."""
+    texts = texts.fill_null("")
+    if cfg.lowercase:
+        texts = pc.utf8_lower(texts)
+    if cfg.digits_to_zero:
+        texts = pc.replace_substring_regex(texts, r"\d", "0")
+    if cfg.strip_punctuation:
+        texts = pc.replace_substring_regex(texts, r"[\p{P}\p{S}]+", "")
+    if cfg.collapse_whitespace:
+        texts = pc.utf8_trim_whitespace(pc.replace_substring_regex(texts, r"\s+", " "))
+    return texts
+
+
+def content_hashes(texts: pa.Array) -> list[bytes]:
+    """A 128-bit BLAKE2b digest per text."""
+    return [hashlib.blake2b(t.encode("utf-8"), digest_size=16).digest() for t in texts.to_pylist()]
+
+
+def shingles(text: str, lang: str | None, cfg: MinHashConfig) -> list[bytes]:
+    """Word n-grams (lower-cased word tokens) or, for zh/ja/ko, character n-grams of the text without spaces.
+
+    A text shorter than n yields its whole token sequence as a single shingle; an empty text yields none."""
+    if (lang or "").split("_")[0] in CJK_LANGS:
+        chars = "".join(text.split())
+        n = cfg.cjk_ngram
+        grams = [chars[i : i + n] for i in range(len(chars) - n + 1)] or ([chars] if chars else [])
+    else:
+        words = _WORD.findall(text.lower())
+        n = cfg.ngram
+        grams = [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)] or ([" ".join(words)] if words else [])
+    return [g.encode("utf-8") for g in set(grams)]
+
+
+def signatures(texts: list[str], langs: list[str | None], cfg: MinHashConfig) -> tuple[np.ndarray, np.ndarray]:
+    """MinHash signatures (n_docs x num_perm, uint32 values) with datasketch's own hashing (its bulk API), and a
+    mask of the documents that had any shingle (the others get no signature and take no part in LSH)."""
+    from datasketch import MinHash
+
+    sets = [shingles(t or "", lang, cfg) for t, lang in zip(texts, langs)]
+    has = np.array([bool(s) for s in sets])
+    sig = np.zeros((len(texts), cfg.num_perm), dtype=np.uint64)
+    nonempty = [s for s in sets if s]
+    if nonempty:
+        sig[has] = np.stack([m.hashvalues for m in MinHash.bulk(nonempty, num_perm=cfg.num_perm, seed=cfg.seed)])
+    return sig, has
+
+
+def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """One 64-bit key per (document, band): the band's ``rows`` values folded with a wrapping multiply-add.
+
+    Hand-written because it must run vectorized over a whole batch; equal bands give equal keys, and different
+    bands collide with probability about 2^-64."""
+    keys = np.zeros((sig.shape[0], bands), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for b in range(bands):
+            for r in range(rows):
+                keys[:, b] = keys[:, b] * _MIX + sig[:, b * rows + r] + np.uint64(1)
+    return keys.view(np.int64)
+
+
+def lsh_params(cfg: MinHashConfig) -> tuple[int, int]:
+    """(bands, rows): as configured, or datasketch's optimum for the threshold (equal FP/FN weights)."""
+    if cfg.bands:
+        return cfg.bands, cfg.rows
+    from datasketch.lsh import _optimal_param
+
+    return _optimal_param(cfg.threshold, cfg.num_perm, 0.5, 0.5)
+
+
+def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Share of equal signature positions, row by row."""
+    return (a == b).mean(axis=1)
