@@ -14,14 +14,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="jobs/dedup.py", description=__doc__.splitlines()[0])
-    p.add_argument("--input", nargs="+", default=[str(REPO / "out" / "filter" / "kept")],
-                   help="the filter job's kept/ folder, or any input the readers take")
-    p.add_argument("--output", default=str(REPO / "out" / "dedup"), help="output folder")
+    from data_platform.cli import job_parser
+
+    p = job_parser("jobs/dedup.py", __doc__, str(REPO / "out" / "filter" / "kept"), str(REPO / "out" / "dedup"))
     p.add_argument("--config", default=str(REPO / "rules" / "default.yaml"), help="rule file with a dedup: section")
-    p.add_argument("--master", default=None, help="Spark master (default local[*])")
-    p.add_argument("--format", default="auto", choices=["auto", "jsonl", "parquet", "html", "warc"])
-    p.add_argument("--source", default=None, help="source label for records that carry none")
     p.add_argument("--no-overwrite", action="store_true", help="refuse to replace a completed output")
     return p.parse_args(argv)
 
@@ -29,13 +25,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     from data_platform.config import load_rules
+    from data_platform.cli import error
     from data_platform.yaml_lines import ConfigError
 
     try:
         cfg = load_rules(args.config).config.dedup
     except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return error(err)
     from rich.console import Console
 
     from data_platform.dedup.run import run_dedup
@@ -48,8 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stats = run_dedup(spark, args.input, args.output, cfg, args.format, args.source, not args.no_overwrite)
     except (InputError, OutputExistsError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return error(err)
     finally:
         spark.stop()
     console = Console(width=max(100, Console().width))

@@ -13,14 +13,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="jobs/filter.py", description=__doc__.splitlines()[0])
-    p.add_argument("--input", nargs="+", default=[str(REPO / "data" / "sample")],
-                   help="files, folders or globs (local, hdfs://, s3a:// ...); default: the bundled sample")
-    p.add_argument("--output", default=str(REPO / "out" / "filter"), help="output folder (kept/, dropped/, stats)")
+    from data_platform.cli import job_parser
+
+    p = job_parser("jobs/filter.py", __doc__, str(REPO / "data" / "sample"), str(REPO / "out" / "filter"))
     p.add_argument("--rules", default=str(REPO / "rules" / "default.yaml"), help="rule file (YAML)")
-    p.add_argument("--master", default=None, help="Spark master, e.g. local[4] or spark://host:7077")
-    p.add_argument("--format", default="auto", choices=["auto", "jsonl", "parquet", "html", "warc"])
-    p.add_argument("--source", default=None, help="source label for records that carry none")
     p.add_argument("--partitions", type=int, default=0, help="repartition the input to N partitions (0 = keep)")
     p.add_argument("--no-overwrite", action="store_true", help="refuse to replace a completed output")
     for name in ("id", "text", "html", "url", "lang"):
@@ -34,13 +30,13 @@ def main(argv: list[str] | None = None) -> int:
     from data_platform.io.records import FieldMap
     from data_platform.io.spark_io import InputError
     from data_platform.io.writers import OutputExistsError
+    from data_platform.cli import error
     from data_platform.yaml_lines import ConfigError
 
     try:
         ruleset = load_rules(args.rules)  # validated before Spark starts
     except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return error(err)
     from rich.console import Console
 
     from data_platform.filter_run import FilterRun, run_filter
@@ -55,8 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stats = run_filter(spark, job)
     except (InputError, OutputExistsError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return error(err)
     finally:
         spark.stop()
     console = Console(width=max(100, Console().width))

@@ -13,14 +13,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="jobs/rules_diff.py", description=__doc__.splitlines()[0])
+    from data_platform.cli import job_parser
+
+    p = job_parser("jobs/rules_diff.py", __doc__, str(REPO / "data" / "sample"), str(REPO / "out" / "rules_diff"))
     p.add_argument("--old", required=True, help="the current rule file")
     p.add_argument("--new", required=True, help="the edited rule file")
-    p.add_argument("--input", nargs="+", default=[str(REPO / "data" / "sample")], help="documents (any reader format)")
-    p.add_argument("--output", default=str(REPO / "out" / "rules_diff"), help="folder for diff.html/json/parquet")
-    p.add_argument("--master", default=None, help="Spark master (default local[*])")
-    p.add_argument("--format", default="auto", choices=["auto", "jsonl", "parquet", "html", "warc"])
-    p.add_argument("--source", default=None, help="source label for records that carry none")
     return p.parse_args(argv)
 
 
@@ -28,13 +25,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     from data_platform.config import load_rules
     from data_platform.io.spark_io import InputError
+    from data_platform.cli import error
     from data_platform.yaml_lines import ConfigError
 
     try:
         old, new = load_rules(args.old), load_rules(args.new)
     except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return error(err)
     from data_platform.rulediff import render_text, run_diff
     from data_platform.spark import build_session
 
@@ -42,8 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         summary = run_diff(spark, old, new, args.input, args.output, args.format, args.source)
     except InputError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return error(err)
     finally:
         spark.stop()
     print(render_text(summary, args.old, args.new))

@@ -66,6 +66,7 @@ def _explain(args, console) -> int:
 def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
 
+    from data_platform.cli import error
     from data_platform.yaml_lines import ConfigError
 
     args = _parser().parse_args(argv)
@@ -73,8 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _check(args.rules, console) if args.command == "check" else _explain(args, console)
     except (ConfigError, LookupError, ValueError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return error(err)
 
 
 if __name__ == "__main__":
