@@ -152,7 +152,7 @@ def test_paragraph_dedup_removes_boilerplate_and_keeps_the_rest(spark, tmp_path)
         text = rows[f"page-{i}"]["text"]
         assert nav not in text and footer not in text
         assert text == "\n".join(bodies[i])
-        assert dict(rows[f"page-{i}"]["meta"])["paragraphs_removed"].startswith("2 lines")
+        assert dict(rows[f"page-{i}"]["meta"])["paragraphs_removed"].startswith("2 paragraphs")
 
 
 def test_paragraph_heavy_duplicate_is_dropped(spark, tmp_path):
@@ -163,4 +163,30 @@ def test_paragraph_heavy_duplicate_is_dropped(spark, tmp_path):
     stats, rows = run(spark, tmp_path, docs, name="heavy")
     assert rows["b-copy"]["drop_reason"] == "duplicate_paragraphs"
     assert rows["b-copy"]["text"] == docs["b-copy"]  # dropped whole, nothing lost
+    assert stats["accounting"]["ok"]
+
+
+def test_sentence_spans_seen_before_are_removed(spark, tmp_path):
+    rng = random.Random(5)
+    sentence = lambda: " ".join(rng.sample(WORDS, 8)).capitalize() + "."  # noqa: E731
+    shared = [sentence() for _ in range(3)]  # a three-sentence span quoted by every page
+    docs, own = {}, {}
+    for i in range(4):
+        own[i] = [sentence() for _ in range(12)]
+        docs[f"doc-{i}"] = " ".join(own[i][:6] + shared + own[i][6:])
+    folder = tmp_path / "in-sent"
+    write_jsonl(folder, docs, 1)
+    from data_platform.dedup.config import ParagraphConfig
+
+    stats = run_dedup(spark, [str(folder)], str(tmp_path / "sent"),
+                      DedupConfig(paragraphs=ParagraphConfig(enabled=False)))
+    out = {d["id"]: d for part in ("kept", "dropped")
+           for d in ds.dataset(str(tmp_path / "sent" / part), format="parquet").to_table().to_pylist()}
+    assert all(s in out["doc-0"]["text"] for s in shared)  # the first occurrence stays
+    for i in range(1, 4):
+        text = out[f"doc-{i}"]["text"]
+        assert out[f"doc-{i}"]["drop_reason"] is None
+        assert not any(s in text for s in shared)
+        assert text == " ".join(own[i])
+        assert dict(out[f"doc-{i}"]["meta"])["sentences_removed"].startswith("3 sentences")
     assert stats["accounting"]["ok"]

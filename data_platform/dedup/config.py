@@ -63,7 +63,17 @@ class ParagraphConfig(_Section):
     max_removed_share: float = Field(0.3, ge=0, le=1, description="drop the document above this removed share")
 
 
+class SentenceConfig(_Section):
+    """C4-style: every span of ``span`` consecutive sentences seen before in the corpus is removed."""
+
+    enabled: bool = True
+    span: int = Field(3, ge=1, le=10, description="sentences per span (C4: 3)")
+    normalize: TextNormalization = TextNormalization()
+    max_removed_share: float = Field(0.3, ge=0, le=1, description="drop the document above this removed share")
+
+
 class DedupConfig(_Section):
     exact: ExactConfig = ExactConfig()
     minhash: MinHashConfig = MinHashConfig()
     paragraphs: ParagraphConfig = ParagraphConfig()
+    sentences: SentenceConfig = SentenceConfig()

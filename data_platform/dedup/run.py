@@ -1,7 +1,7 @@
-"""The dedup job on Spark: exact -> MinHash LSH + connected components -> paragraph dedup.
+"""The dedup job on Spark: exact -> MinHash LSH + connected components -> paragraph -> sentence-span dedup.
 
 Every input document leaves in ``kept/`` or ``dropped/`` (``duplicate_exact``, ``duplicate_minhash``,
-``duplicate_paragraphs``, with ``duplicate_of`` naming the kept document); ``clusters/`` maps every clustered
+``duplicate_paragraphs``, ``duplicate_sentences``, with ``duplicate_of`` naming the kept document); ``clusters/`` maps every clustered
 document to its cluster; ``stats.json`` has per-stage counts and the cluster-size histogram. Which document of a
 group is kept depends only on the data (ids, lengths, scores), never on partitioning.
 """
@@ -36,8 +36,6 @@ def _batches(fn: Callable[[pa.RecordBatch], pa.RecordBatch]) -> Callable[[Iterat
 
 def load_documents(spark, inputs: list[str], fmt: str = "auto", source: str | None = None):
     """Documents with a unique ``_key`` from a funnel output (kept/ parquet, all columns kept) or any reader input."""
-    from pyspark.sql import functions as F
-
     found = spark_io.discover(spark, inputs, fmt)
     if set(found.files) == {"parquet"}:
         df = spark.read.parquet(*found.files["parquet"])
@@ -131,27 +129,41 @@ def _verified(edges, sigs, threshold: float):
     return pairs.mapInArrow(score, schema).where(F.col("similarity") >= threshold).select("src", "dst")
 
 
-def paragraph_dedup(live, cfg: DedupConfig):
-    """Remove repeated paragraphs across the corpus; drop documents that lose too large a share."""
+def _repeated_units(live, explode, remove, after_first: bool, max_count: int):
+    """Flag every repeated unit (line or sentence span) across the corpus — each occurrence after the first in
+    (key, position) order, or all of them above ``max_count`` — and let ``remove`` cut them out per document."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    pc = cfg.paragraphs
-    paras = live.select(KEY, S.TEXT).mapInArrow(_batches(lambda b: ST.paragraph_hashes(b, pc)),
-                                                 spark_io.spark_schema(ST.PARA_SCHEMA))
-    w = Window.partitionBy("hash").orderBy(KEY, "idx")
-    flagged = (paras.withColumn("_n", F.row_number().over(w))
+    units = live.select(KEY, S.TEXT).mapInArrow(_batches(explode), spark_io.spark_schema(ST.PARA_SCHEMA))
+    flagged = (units.withColumn("_n", F.row_number().over(Window.partitionBy("hash").orderBy(KEY, "idx")))
                .withColumn("_count", F.count(F.lit(1)).over(Window.partitionBy("hash"))))
-    remove = F.col("_n") > 1 if pc.mode == "after_first" else F.col("_count") > pc.max_count
-    removals = flagged.where(remove).groupBy(KEY).agg(F.collect_list("idx").alias("remove_idx"))
+    repeated = F.col("_n") > 1 if after_first else F.col("_count") > max_count
+    removals = flagged.where(repeated).groupBy(KEY).agg(F.collect_list("idx").alias("remove_idx"))
     joined = live.join(removals, KEY, "left")
     schema = spark_io.arrow_schema(joined)
     out_schema = schema.remove(schema.get_field_index("remove_idx"))
-    fn = _batches(lambda b: ST.remove_paragraphs(b, pc.max_removed_share))
-    return joined.mapInArrow(fn, spark_io.spark_schema(out_schema))
+    return joined.mapInArrow(_batches(remove), spark_io.spark_schema(out_schema))
 
 
-STAGE_REASONS = ["duplicate_exact", "duplicate_minhash", "duplicate_paragraphs"]
+def paragraph_dedup(live, cfg: DedupConfig):
+    """cc_net-style: repeated lines removed; documents that lose too large a share are dropped."""
+    pc = cfg.paragraphs
+    return _repeated_units(live, lambda b: ST.paragraph_hashes(b, pc),
+                           lambda b: ST.remove_units(b, "paragraphs", 1, pc.max_removed_share, "duplicate_paragraphs"),
+                           pc.mode == "after_first", pc.max_count)
+
+
+def sentence_dedup(live, cfg: DedupConfig):
+    """C4-style: spans of ``span`` sentences seen earlier in the corpus removed; heavy losers dropped."""
+    sc = cfg.sentences
+    return _repeated_units(live, lambda b: ST.sentence_span_hashes(b, sc),
+                           lambda b: ST.remove_units(b, "sentences", sc.span, sc.max_removed_share,
+                                                     "duplicate_sentences"),
+                           True, 0)
+
+
+STAGE_REASONS = ["duplicate_exact", "duplicate_minhash", "duplicate_paragraphs", "duplicate_sentences"]
 
 
 def run_dedup(spark, inputs: list[str], output: str, cfg: DedupConfig, fmt: str = "auto",
@@ -178,9 +190,13 @@ def run_dedup(spark, inputs: list[str], output: str, cfg: DedupConfig, fmt: str 
         near = near.localCheckpoint()
         verdicts.append(near)
         live = live.join(near.select(KEY), KEY, "left_anti")
-    if cfg.paragraphs.enabled:
-        live = paragraph_dedup(live, cfg)
-    final = docs.where(F.col(S.DROP_REASON).isNotNull()).unionByName(live)
+    final = docs.where(F.col(S.DROP_REASON).isNotNull())
+    for enabled, stage in ((cfg.paragraphs.enabled, paragraph_dedup), (cfg.sentences.enabled, sentence_dedup)):
+        if enabled:  # documents a stage drops leave; the survivors (with text cut) go on to the next stage
+            out = stage(live, cfg).localCheckpoint()
+            final = final.unionByName(out.where(F.col(S.DROP_REASON).isNotNull()))
+            live = out.where(F.col(S.DROP_REASON).isNull())
+    final = final.unionByName(live)
     if verdicts:
         marks = verdicts[0]
         for v in verdicts[1:]:

@@ -6,8 +6,9 @@ import pyarrow as pa
 
 from data_platform import schema as S
 from data_platform.config import ExtractConfig
-from data_platform.dedup.config import MinHashConfig, ParagraphConfig, TextNormalization
+from data_platform.dedup.config import MinHashConfig, ParagraphConfig, SentenceConfig, TextNormalization
 from data_platform.dedup.hashing import band_keys, content_hashes, normalize_for_hash, signatures
+from data_platform.dedup.sentences import remove_sentences, sentence_spans
 from data_platform.extract import extract_html
 
 KEY = "_key"
@@ -69,25 +70,51 @@ def paragraph_hashes(batch: pa.RecordBatch, cfg: ParagraphConfig) -> pa.RecordBa
                                       schema=PARA_SCHEMA)
 
 
-def remove_paragraphs(batch: pa.RecordBatch, max_share: float) -> pa.RecordBatch:
-    """Cut the flagged lines (``remove_idx``) out of each text; above ``max_share`` of the characters, drop the
-    document instead (its text left whole, so nothing is lost)."""
+def sentence_span_hashes(batch: pa.RecordBatch, cfg: SentenceConfig) -> pa.RecordBatch:
+    """One row per span of ``cfg.span`` consecutive sentences: its first sentence's index, hash and length."""
+    keys, idxs, spans = [], [], []
+    for key, text in zip(batch.column(KEY).to_pylist(), batch.column(S.TEXT).to_pylist()):
+        bounds = sentence_spans(text or "")
+        for i in range(len(bounds) - cfg.span + 1):
+            keys.append(key)
+            idxs.append(i)
+            spans.append(text[bounds[i][0] : bounds[i + cfg.span - 1][1]])
+    hashes = content_hashes(normalize_for_hash(pa.array(spans, pa.string()), cfg.normalize))
+    return pa.RecordBatch.from_pydict({KEY: keys, "idx": idxs, "hash": hashes, "chars": [len(x) for x in spans]},
+                                      schema=PARA_SCHEMA)
+
+
+def _line_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every line: the paragraph unit."""
+    spans, start = [], 0
+    for line in text.split("\n"):
+        spans.append((start, start + len(line)))
+        start += len(line) + 1
+    return spans
+
+
+def remove_units(batch: pa.RecordBatch, unit: str, span: int, max_share: float, reason: str) -> pa.RecordBatch:
+    """Cut the flagged units out of each text (``remove_idx``: line indices, or first sentences of spans of
+    ``span`` sentences); above ``max_share`` of the characters, drop the document instead, text left whole."""
     rows = batch.to_pylist()
     for r in rows:
-        idxs = set(r.pop("remove_idx") or [])
-        if not idxs:
+        starts = set(r.pop("remove_idx") or [])
+        if not starts:
             continue
-        lines = r[S.TEXT].split("\n")
-        kept = [ln for i, ln in enumerate(lines) if i not in idxs]
-        removed = sum(len(lines[i]) for i in idxs)
-        share = removed / max(1, len(r[S.TEXT]))
+        text = r[S.TEXT]
+        bounds = sentence_spans(text) if unit == "sentences" else _line_spans(text)
+        drop = {i + k for i in starts for k in range(span)}
+        removed = sum(bounds[i][1] - bounds[i][0] for i in drop)
+        share = removed / max(1, len(text))
         if share > max_share:
-            r[S.DROP_REASON] = "duplicate_paragraphs"
-            r[S.DROP_DETAIL] = (f"{len(idxs)} repeated paragraphs = {share:.0%} of the characters > "
-                                f"paragraphs.max_removed_share {max_share:.0%}")
+            r[S.DROP_REASON] = reason
+            r[S.DROP_DETAIL] = f"{len(drop)} repeated {unit} = {share:.0%} of the characters > {max_share:.0%}"
+            continue
+        if unit == "sentences":
+            r[S.TEXT] = remove_sentences(text, bounds, drop)
         else:
-            r[S.TEXT] = "\n".join(kept)
-            r[S.N_CHARS] = len(r[S.TEXT])
-            r[S.META] = list(r[S.META] or []) + [("paragraphs_removed", f"{len(idxs)} lines, {removed} chars")]
+            r[S.TEXT] = "\n".join(line for i, line in enumerate(text.split("\n")) if i not in drop)
+        r[S.N_CHARS] = len(r[S.TEXT])
+        r[S.META] = list(r[S.META] or []) + [(f"{unit}_removed", f"{len(drop)} {unit}, {removed} chars")]
     schema = batch.schema.remove(batch.schema.get_field_index("remove_idx"))
     return pa.RecordBatch.from_pylist(rows, schema=schema)
