@@ -18,6 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from data_platform.rules import REGISTRY, RuleParams
 from data_platform.schema import PRE_RULE_REASONS
+from data_platform.clean.lines import LineCleanConfig
+from data_platform.clean.pii import PiiConfig
+from data_platform.clean.urls import UrlFilter, UrlFilterConfig
+from data_platform.decontam import DecontamConfig, load_index
 from data_platform.dedup.config import DedupConfig
 from data_platform.models.langid import resolve_model_path
 from data_platform.rules.langid import LangidParams
@@ -90,6 +94,14 @@ class Example(_Section):
         return self
 
 
+class CleanConfig(_Section):
+    """In-document cleaning before the rules: URL block lists, line rules, PII redaction."""
+
+    urls: UrlFilterConfig = UrlFilterConfig(enabled=False)
+    lines: LineCleanConfig = LineCleanConfig(enabled=False)
+    pii: PiiConfig = PiiConfig(enabled=False)
+
+
 class RuleFile(_Section):
     version: Literal[1] = 1
     limits: LimitsConfig = LimitsConfig()
@@ -100,6 +112,8 @@ class RuleFile(_Section):
     rules: dict[str, dict[str, Any]]
     languages: dict[str, dict[str, Any]] = {}
     sources: dict[str, dict[str, Any]] = {}
+    clean: CleanConfig = CleanConfig()
+    decontamination: DecontamConfig = DecontamConfig()
     dedup: DedupConfig = DedupConfig()
     examples: list[Example] = []
     examples_file: str | None = Field(None, description="YAML list of examples, relative to the rule file")
@@ -252,6 +266,13 @@ def _load_resources(config: RuleFile, base: Path) -> dict[str, Any]:
     resources["flagged_word_ratio"] = flagged
     resources["perplexity"] = {spec: find_models(spec, base)
                                for spec in _param_values(config, "perplexity", "models", PerplexityParams)}
+    if config.clean.urls.enabled:
+        resources["url_filter"] = UrlFilter.load(config.clean.urls, base)
+    dc = config.decontamination
+    if dc.enabled:
+        if not dc.eval_dir:
+            raise FileNotFoundError("decontamination is enabled but decontamination.eval_dir is not set")
+        resources["eval_index"] = load_index((base / dc.eval_dir).resolve(), dc)
     params = LangidParams.model_validate(config.rules.get("langid", {"enabled": False}))
     if params.enabled:
         resources["langid"] = {"path": str(resolve_model_path(params.model, base)), "top_k": params.top_k,

@@ -51,6 +51,7 @@ def run_filter(spark, job: FilterRun) -> dict[str, Any]:
         raw = raw.repartition(job.partitions)
     writers.write_partitioned(annotate(raw, job.ruleset), spark, job.output)
     stats = ST.build_stats(ST.aggregate(spark, job.output), funnel_order(job.ruleset), input_count)
+    stats["cleaning"] = ST.cleaning_stats(spark, job.output)
     stats["run"] = {"inputs": job.inputs, "files": inputs.files, "ignored_files": inputs.ignored, "rules": job.ruleset.path,
                     "output": job.output, "elapsed_s": round(time.time() - started, 2)}
     writers.write_text(spark, f"{job.output.rstrip('/')}/stats.json", json.dumps(stats, indent=2, ensure_ascii=False))

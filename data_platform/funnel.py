@@ -1,13 +1,14 @@
 """The filter funnel: one Arrow batch in, one Arrow batch out, every document accounted for.
 
-Order of work for each document: reader quarantine (malformed input) -> size limits -> HTML extraction ->
-binary/empty checks -> normalization -> every enabled rule's value -> the rules checked in the YAML's priority
-order; the first failing rule in ``drop`` mode is the ``drop_reason``. Every rule's value, bounds and verdict is
+Order of work for each document: reader quarantine (malformed input) -> URL block lists -> size limits -> HTML
+extraction -> binary/empty checks -> normalization -> line cleaning -> PII redaction -> evaluation-set check ->
+language id -> every enabled rule's value -> the rules checked in the YAML's priority order; the first failing rule in ``drop`` mode is the ``drop_reason``. Every rule's value, bounds and verdict is
 recorded in ``rules`` for kept and dropped documents alike.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -16,6 +17,9 @@ import pyarrow as pa
 
 from data_platform import schema as S
 from data_platform.config import RuleSet
+from data_platform.clean.lines import clean_lines
+from data_platform.clean.pii import redact
+from data_platform.decontam import find as find_contamination
 from data_platform.extract import extract_html
 from data_platform.langcodes import normalize_lang
 from data_platform.models import langid as langid_model
@@ -73,15 +77,25 @@ def prepare_rows(batch: pa.RecordBatch, ruleset: RuleSet) -> tuple[dict, list[_R
         if row.reason is None:
             _prepare(row, html, url, ruleset)
     live = [r for r in rows if r.reason is None]
+    for row in live:  # before normalization, which would flatten the indentation that marks code lines
+        _clean_lines(row, ruleset)
+    live = [r for r in live if r.reason is None]
     _normalize(live, ruleset)
+    for row in live:
+        if row.reason is None:
+            _redact_and_check(row, ruleset)
     live = [r for r in live if r.reason is None]
     _detect_languages(live, ruleset)
     return cols, rows, live
 
 
 def _prepare(row: _Row, html: str | None, url: str | None, ruleset: RuleSet) -> None:
-    """Size limits, extraction and the binary/empty checks for one document."""
+    """URL block lists, size limits, extraction and the binary/empty checks for one document."""
     limits = ruleset.config.limits
+    url_filter = ruleset.resources.get("url_filter")
+    if url_filter is not None and (hit := url_filter.match(url)) is not None:
+        row.text = row.text if html is None else html
+        return row.drop("url_blocked", f"category={hit.category} list={hit.list_file} entry={hit.entry}")
     if html is not None:
         size = len(html.encode("utf-8", "replace"))
         if size > limits.max_html_bytes:
@@ -112,6 +126,37 @@ def _normalize(rows: list[_Row], ruleset: RuleSet) -> None:
         row.text, row.before = new, old
         if not new:
             row.drop("empty_text", "nothing left after normalization")
+
+
+def _clean_lines(row: _Row, ruleset: RuleSet) -> None:
+    """C4/RefinedWeb line rules; what each removed goes to meta, too little left drops the document."""
+    cfg = ruleset.config.clean.lines
+    if not cfg.enabled:
+        return
+    result = clean_lines(row.text, word_lang(row.lang, row.text), row.source, cfg)
+    if not result.removed:
+        return
+    row.meta["lines_removed"] = json.dumps({k: list(v) for k, v in result.removed.items()})
+    if result.too_little:
+        return row.drop("too_little_text", f"{len(result.text)} characters left after line cleaning removed "
+                                            f"{sum(n for n, _ in result.removed.values())} lines "
+                                            "(lines.min_remaining_chars / min_remaining_share)")
+    row.text = result.text
+
+
+def _redact_and_check(row: _Row, ruleset: RuleSet) -> None:
+    """PII redaction and the evaluation-set check on one normalized document; changes recorded in meta."""
+    clean, resources = ruleset.config.clean, ruleset.resources
+    if clean.pii.enabled:
+        row.text, counts = redact(row.text, clean.pii)
+        if counts:
+            row.meta["pii_redacted"] = json.dumps(counts, sort_keys=True)
+    index = resources.get("eval_index")
+    if index is not None and (items := find_contamination(row.text, index)):
+        row.meta["contamination"] = ",".join(items)
+        if ruleset.config.decontamination.action == "drop":
+            shown = ", ".join(items[:5]) + (f" (+{len(items) - 5} more)" if len(items) > 5 else "")
+            row.drop("contaminated", f"shares {ruleset.config.decontamination.ngram}-grams with {shown}")
 
 
 def _detect_languages(rows: list[_Row], ruleset: RuleSet) -> None:

@@ -16,7 +16,8 @@ TEXT_BEFORE = "text_before_normalize"
 N_CHARS = "n_chars"
 
 # Reasons decided before the rules run, in the order they are checked (also the order of the funnel report).
-PRE_RULE_REASONS = ("malformed_record", "too_long", "extract_failed", "binary_content", "empty_text")
+PRE_RULE_REASONS = ("malformed_record", "url_blocked", "too_long", "extract_failed", "binary_content", "empty_text",
+                    "too_little_text", "contaminated")
 
 META_TYPE = pa.map_(pa.string(), pa.string())
 

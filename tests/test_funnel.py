@@ -112,5 +112,6 @@ def test_normalization_runs_before_rules(tmp_path):
 
 def test_funnel_order_lists_quarantine_then_rules(ruleset):
     order = funnel_order(ruleset)
-    assert order[:5] == ["malformed_record", "too_long", "extract_failed", "binary_content", "empty_text"]
-    assert order[5:] == ruleset.order
+    quarantine = ["malformed_record", "url_blocked", "too_long", "extract_failed", "binary_content", "empty_text",
+                  "too_little_text", "contaminated"]
+    assert order[: len(quarantine)] == quarantine and order[len(quarantine):] == ruleset.order

@@ -34,6 +34,7 @@ def copy_rules(tmp_path: Path, change: tuple[str, str] | None = None) -> Path:
     (folder / "rules.yaml").write_text(text)
     (folder / "default.examples.yaml").write_text((REPO / "rules" / "default.examples.yaml").read_text())
     (folder / "wordlists").symlink_to(REPO / "rules" / "wordlists")
+    (folder / "urls").symlink_to(REPO / "rules" / "urls")
     (tmp_path / "models").symlink_to(REPO / "models")
     return folder / "rules.yaml"
 

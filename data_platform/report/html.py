@@ -249,6 +249,26 @@ def _funnel_section(stats: dict[str, Any], rules_by_name: dict[str, str]) -> str
             f"{tbl}</section>")
 
 
+def _cleaning_section(cleaning: dict[str, Any]) -> str:
+    """Lines removed per line rule, PII placeholders per kind, evaluation items found (with documents)."""
+    lines = cleaning.get("lines_removed", {})
+    pii = cleaning.get("pii_redacted", {})
+    found = cleaning.get("contamination", {})
+    parts = ['<section id="cleaning"><h2>In-document cleaning</h2>']
+    parts.append("<h4>Lines removed, by line rule</h4>" + (
+        table(["line rule", "documents", "lines", "characters"],
+              [(k, v["documents"], v["lines"], v["characters"]) for k, v in sorted(lines.items())],
+              classes=["", "n", "n", "n"]) if lines else '<p class="muted">none</p>'))
+    parts.append("<h4>PII replaced by placeholders</h4>" + (
+        table(["kind", "documents", "replaced"], [(k, v["documents"], v["replaced"]) for k, v in sorted(pii.items())],
+              classes=["", "n", "n"]) if pii else '<p class="muted">none</p>'))
+    parts.append("<h4>Evaluation items found</h4>" + (
+        table(["item", "documents", "examples"], [(k, v["documents"], ", ".join(v["examples"]))
+                                                   for k, v in found.items()], classes=["", "n", ""])
+        if found else '<p class="muted">none</p>'))
+    return "".join(parts) + "</section>"
+
+
 def _breakdown_section(title: str, key: str, breakdown: dict[str, dict[str, Any]], order: list[str]) -> str:
     """Documents, characters and kept share per source or language, with its drops per reason (funnel order)."""
     rank = {r: i for i, r in enumerate(order)}
@@ -365,6 +385,7 @@ def build_report(stats: dict[str, Any], rows: pd.DataFrame, order: list[str], ru
         _funnel_section(stats, rules_by_name),
         _breakdown_section("Per source", "source", stats["by_source"], order),
         _breakdown_section("Per language", "lang", stats["by_lang"], order),
+        _cleaning_section(stats.get("cleaning", {})),
         _quarantine_section(rows, order, rules_by_name),
         f'<section id="rules"><h2>Rules</h2>{sections}</section>',
         PAGE_END,

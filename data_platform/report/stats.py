@@ -85,3 +85,28 @@ def funnel_table(stats: dict[str, Any], title: str = "Filter funnel"):
     table.caption = (f"kept {stats['kept']['documents']} + dropped {stats['dropped']['documents']} = "
                      f"{ok['kept_plus_dropped']} of {ok['input']} input: {'OK' if ok['ok'] else 'MISMATCH'}")
     return table
+
+
+def cleaning_stats(spark, out: str, examples: int = 10) -> dict[str, Any]:
+    """What the in-document cleaning changed, from the documents' meta: lines and characters removed per line
+    rule, PII placeholders per kind, and which evaluation items were found in which documents."""
+    from pyspark.sql import functions as F
+
+    base = out.rstrip("/")
+    docs = spark.read.parquet(f"{base}/kept").select(S.ID, S.META).unionByName(
+        spark.read.parquet(f"{base}/dropped").select(S.ID, S.META))
+    lines = (docs.select(F.explode(F.from_json(F.col(S.META)["lines_removed"], "map<string,array<bigint>>")))
+             .groupBy("key").agg(F.count(F.lit(1)).alias("documents"), F.sum(F.col("value")[0]).alias("lines"),
+                                 F.sum(F.col("value")[1]).alias("characters")))
+    pii = (docs.select(F.explode(F.from_json(F.col(S.META)["pii_redacted"], "map<string,bigint>")))
+           .groupBy("key").agg(F.count(F.lit(1)).alias("documents"), F.sum("value").alias("replaced")))
+    items = (docs.select(S.ID, F.explode(F.split(F.col(S.META)["contamination"], ",")).alias("item"))
+             .groupBy("item").agg(F.count(F.lit(1)).alias("documents"),
+                                  F.slice(F.array_sort(F.collect_list(S.ID)), 1, examples).alias("examples")))
+    return {
+        "lines_removed": {r["key"]: {"documents": r["documents"], "lines": r["lines"], "characters": r["characters"]}
+                          for r in lines.collect()},
+        "pii_redacted": {r["key"]: {"documents": r["documents"], "replaced": r["replaced"]} for r in pii.collect()},
+        "contamination": {r["item"]: {"documents": r["documents"], "examples": r["examples"]}
+                          for r in sorted(items.collect(), key=lambda r: r["item"])},
+    }

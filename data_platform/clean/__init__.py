@@ -1,0 +1,1 @@
+"""In-document cleaning stages: line rules, URL block lists, PII redaction."""
