@@ -333,6 +333,13 @@ def rules_summary(ruleset: RuleSet) -> list[str]:
     return out
 
 
+def segmentation_doc() -> str:
+    """The first line of the segmentation function's docstring, so the report follows the code."""
+    from data_platform.text import raw_tokens
+
+    return (raw_tokens.__doc__ or "").strip().splitlines()[0].rstrip(".")
+
+
 def drops_text(drops: dict[str, int], copies: int) -> str:
     if not drops:
         return "none"
@@ -415,13 +422,14 @@ def write_markdown(path: Path, info: dict, rows: list[tuple[Corpus, Timing, Timi
         "",
         "**data_platform** (`data_platform.funnel.process_batch`, `rules/default.yaml`): per document, the "
         "binary/empty checks, normalization over the whole batch (pyarrow RE2: CR/LF unification, non-printable "
-        "removal, junk-token and >1000-char-token removal, whitespace collapsing), then word segmentation per "
-        "language (whitespace; rjieba for zh, TinySegmenter for ja) and **every** enabled rule on every document "
-        "(no short-circuit: each rule's value, bounds and verdict is recorded in the output `rules` column, kept "
-        "documents included); the first failing rule in priority order is the `drop_reason`. Rules for English "
-        "Debian documentation, in priority order: " + "; ".join(rules_summary(ruleset)) + ". Other languages use "
-        "their own ROOTS-derived thresholds from `rules/default.yaml` (zh/ja: character 3-grams). Input and output "
-        "are Arrow record batches (the output batch carries the per-rule structs).",
+        "removal, junk-token and >1000-char-token removal, whitespace collapsing), language identification when "
+        "the rule file enables `langid`, then word segmentation per language (`data_platform.text.raw_tokens`: "
+        f"{segmentation_doc()}) and **every** enabled rule on every document (no short-circuit: each rule's "
+        "value, bounds and verdict is recorded in the output `rules` column, kept documents included); the first "
+        "failing rule in `drop` mode, in priority order, is the `drop_reason`. Enabled rules for English Debian "
+        "documentation, in priority order: " + "; ".join(rules_summary(ruleset)) + ". Other languages and "
+        "sources use their own thresholds from the rule file. Input and output are Arrow record batches (the "
+        "output batch carries the per-rule structs).",
         "",
         f"**datatrove 0.10.1**: {DATATROVE_CHAIN}, default parameters, which are English-configured (spaCy blank "
         "`en` word tokenizer, English stop words) and were applied unchanged to every language of the `all` "
