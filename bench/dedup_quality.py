@@ -27,9 +27,10 @@ Method
    Jaccard >= 0.8; true clusters are the connected components of that graph (transitive closure).
 4. The job. ``run_dedup(spark, [corpus.jsonl], out, DedupConfig(exact=ExactConfig(enabled=False),
    paragraphs=ParagraphConfig(enabled=False), sentences=SentenceConfig(enabled=False), minhash=...))`` on
-   ``build_session('bench', 'local[2]')``, once per configuration: default (threshold 0.8, verify on, 128
-   permutations, bands x rows from datasketch's optimum), verify off, threshold 0.7, and (an extra, to show what
-   the LSH parameters do) explicit 16 bands x 8 rows with verify. Only the MinHash stage runs, so every drop is
+   ``build_session('bench', 'local[2]')``, once per configuration: the defaults (threshold 0.8, exact
+   verification of candidates, 128 permutations, bands x rows from datasketch's optimum with false-negative
+   weight 0.95), signature verification with equal weights (the first defaults), no verification, threshold 0.7,
+   and (an extra, to show what the LSH parameters do) explicit 16 bands x 8 rows. Only the MinHash stage runs, so every drop is
    its own. ``clusters/`` gives the predicted clusters (documents not in it are alone); ``kept/`` and
    ``dropped/`` are checked against it (every input out once, one kept document per cluster, ``duplicate_of`` =
    the kept member).
@@ -78,7 +79,7 @@ import numpy as np
 
 from data_platform.config import ExtractConfig
 from data_platform.dedup.config import DedupConfig, ExactConfig, MinHashConfig, ParagraphConfig, SentenceConfig
-from data_platform.dedup.hashing import CJK_LANGS, band_keys, lsh_params, shingles, signatures
+from data_platform.dedup.hashing import CJK_LANGS, band_keys, exact_jaccard, lsh_params, shingles, signatures
 from data_platform.extract import extract_html
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,16 +94,19 @@ MIN_SHINGLES = 200  # pages with fewer shingles are not used as bases (coarse Ja
 KEEP_BELOW = 0.3  # pairs under this Jaccard are counted but not listed
 BINS = [0.0, 0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0001]
 CONFIGS = {
-    "default": ("threshold 0.8, verify on (defaults)", MinHashConfig()),
-    "verify_off": ("threshold 0.8, verify off", MinHashConfig(verify=False)),
-    "threshold_0.7": ("threshold 0.7, verify on", MinHashConfig(threshold=0.7)),
-    "bands16x8": ("threshold 0.8, verify on, 16 bands x 8 rows (extra)", MinHashConfig(bands=16, rows=8)),
+    "default": ("defaults: threshold 0.8, exact verification, bands x rows with false-negative weight 0.95 (16 x 8)",
+                MinHashConfig()),
+    "signature_equal_weights": ("threshold 0.8, signature verification, equal weights (the first defaults)",
+                                MinHashConfig(verify="signature", false_negative_weight=0.5)),
+    "verify_none": ("threshold 0.8, no verification", MinHashConfig(verify="none")),
+    "threshold_0.7": ("threshold 0.7, exact verification", MinHashConfig(threshold=0.7)),
+    "bands16x8": ("threshold 0.8, exact verification, 16 bands x 8 rows (extra)", MinHashConfig(bands=16, rows=8)),
 }
 SIMULATED = {  # not run as jobs: the job's clustering re-derived in Python (see simulate), for more permutations
-    "perm256_32x8": ("256 permutations, 32 bands x 8 rows, threshold 0.8, verify on",
-                     MinHashConfig(num_perm=256, bands=32, rows=8)),
-    "perm512_64x8": ("512 permutations, 64 bands x 8 rows, threshold 0.8, verify on",
-                     MinHashConfig(num_perm=512, bands=64, rows=8)),
+    "perm256_32x8": ("256 permutations, 32 bands x 8 rows, threshold 0.8, signature verification",
+                     MinHashConfig(num_perm=256, bands=32, rows=8, verify="signature")),
+    "perm512_64x8": ("512 permutations, 64 bands x 8 rows, threshold 0.8, signature verification",
+                     MinHashConfig(num_perm=512, bands=64, rows=8, verify="signature")),
 }
 SHARED_BOILERPLATE = [  # the same in every boilerplate variant: boilerplate shared across pages, as on real sites
     "Home | Documentation | Packages | Support | Developers' Corner | Search",
@@ -445,7 +449,9 @@ def simulate(docs: list[dict], mh: MinHashConfig) -> Simulation:
             buckets[(b, int(keys[i, b]))].append(int(i))
 
     def passes(a: int, b: int) -> bool:
-        return not mh.verify or (sig[a] == sig[b]).mean() >= mh.threshold
+        if mh.verify == "exact":
+            return exact_jaccard(docs[a]["text"], docs[b]["text"], docs[a]["lang"], docs[b]["lang"], mh) >= mh.threshold
+        return mh.verify == "none" or (sig[a] == sig[b]).mean() >= mh.threshold
 
     star, pairs = set(), set()
     for members in buckets.values():
@@ -459,11 +465,14 @@ def simulate(docs: list[dict], mh: MinHashConfig) -> Simulation:
     return Simulation(labels, sig, keys, edges)
 
 
-def direct_edge(i: int, j: int, sig: np.ndarray, keys: np.ndarray, mh: MinHashConfig) -> bool:
-    """Would this pair be linked directly (one LSH bucket in common, and agreement >= threshold with verify)?"""
+def direct_edge(i: int, j: int, sig: np.ndarray, keys: np.ndarray, mh: MinHashConfig, jaccard: float) -> bool:
+    """Would this pair be linked directly (one LSH bucket in common, and passing the configured verification:
+    exact Jaccard, signature agreement, or none)?"""
     if not (keys[i] == keys[j]).any():
         return False
-    return not mh.verify or (sig[i] == sig[j]).mean() >= mh.threshold
+    if mh.verify == "exact":
+        return jaccard >= mh.threshold
+    return mh.verify == "none" or (sig[i] == sig[j]).mean() >= mh.threshold
 
 
 # ----------------------------------------------------------------------------------------------------- metrics
@@ -515,7 +524,7 @@ def evaluate(ids: list[str], jac: dict, predicted: dict[str, str], truth_thresho
                             "same_true_cluster": sum(1 for p in truth_cc_pairs if _jac(p, jac, docs_by_id) < hi),
                             "direct_edge": None})
             continue
-        n_direct = sum(1 for a, b in inside if direct_edge(index[a], index[b], sig, keys, mh))
+        n_direct = sum(1 for a, b in inside if direct_edge(index[a], index[b], sig, keys, mh, jac[(a, b)]))
         buckets.append({"bin": bin_label(lo, hi), "lo": lo, "pairs": len(inside),
                         "same_cluster": sum(1 for p in inside if p in pred_pairs),
                         "same_true_cluster": sum(1 for p in inside if p in truth_cc_pairs),

@@ -38,7 +38,12 @@ class MinHashConfig(_Section):
     threshold: float = Field(0.8, gt=0, lt=1, description="target Jaccard similarity")
     bands: int | None = Field(None, ge=1, description="bands x rows; derived from threshold when omitted")
     rows: int | None = Field(None, ge=1)
-    verify: bool = Field(True, description="keep only candidate pairs whose estimated Jaccard >= threshold")
+    verify: Literal["exact", "signature", "none"] = Field(
+        "exact", description="candidate pairs kept when their exact shingle Jaccard (or the signatures' estimate) "
+                             "reaches the threshold; none keeps every bucket-mate")
+    false_negative_weight: float = Field(
+        0.95, gt=0, lt=1, description="weight of missed pairs against extra candidates when bands x rows are "
+                                     "derived (datasketch's optimum); verification removes the extra candidates")
     keep: Keep = "smallest_id"
     score_column: str | None = Field(None, description="meta key holding a quality score, for keep: best_score")
     max_iterations: int = Field(50, ge=1, description="connected-components iterations before giving up")

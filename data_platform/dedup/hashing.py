@@ -78,12 +78,18 @@ def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
 
 
 def lsh_params(cfg: MinHashConfig) -> tuple[int, int]:
-    """(bands, rows): as configured, or datasketch's optimum for the threshold (equal FP/FN weights)."""
+    """(bands, rows): as configured, or datasketch's optimum for the threshold and the false-negative weight."""
     if cfg.bands:
         return cfg.bands, cfg.rows
     from datasketch.lsh import _optimal_param
 
-    return _optimal_param(cfg.threshold, cfg.num_perm, 0.5, 0.5)
+    return _optimal_param(cfg.threshold, cfg.num_perm, 1 - cfg.false_negative_weight, cfg.false_negative_weight)
+
+
+def exact_jaccard(a: str, b: str, lang_a: str | None, lang_b: str | None, cfg: MinHashConfig) -> float:
+    """Jaccard similarity of the two texts' shingle sets."""
+    sa, sb = set(shingles(a, lang_a, cfg)), set(shingles(b, lang_b, cfg))
+    return len(sa & sb) / len(sa | sb) if sa or sb else 0.0
 
 
 def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -100,8 +100,10 @@ def minhash_duplicates(spark, live, cfg: DedupConfig):
                .where(F.size("keys") > 1))
     edges = (buckets.select(F.col("keys")[0].alias("src"), F.explode("keys").alias("dst"))
              .where(F.col("src") != F.col("dst")).distinct())
-    if mh.verify:
+    if mh.verify == "signature":
         edges = _verified(edges, sigs, mh.threshold)
+    elif mh.verify == "exact":
+        edges = _verified_exact(edges, live, mh)
     components = connected_components(edges, mh.max_iterations)
     members = live.select(KEY, S.ID, S.N_CHARS, S.META).join(components.withColumnRenamed("node", KEY), KEY)
     clusters = members.select(S.ID, KEY, "component")
@@ -144,6 +146,27 @@ def _repeated_units(live, explode, remove, after_first: bool, max_count: int):
     schema = spark_io.arrow_schema(joined)
     out_schema = schema.remove(schema.get_field_index("remove_idx"))
     return joined.mapInArrow(_batches(remove), spark_io.spark_schema(out_schema))
+
+
+def _verified_exact(edges, live, mh):
+    """Keep candidate pairs whose exact shingle Jaccard reaches the threshold (texts joined to both ends)."""
+    from pyspark.sql import functions as F
+
+    from data_platform.dedup.hashing import exact_jaccard
+
+    a = live.select(F.col(KEY).alias("src"), F.col(S.TEXT).alias("text_a"), F.col(S.LANG).alias("lang_a"))
+    b = live.select(F.col(KEY).alias("dst"), F.col(S.TEXT).alias("text_b"), F.col(S.LANG).alias("lang_b"))
+
+    def score(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for bt in batches:
+            c = bt.to_pydict()
+            sims = [exact_jaccard(ta, tb, la, lb, mh)
+                    for ta, tb, la, lb in zip(c["text_a"], c["text_b"], c["lang_a"], c["lang_b"])]
+            yield pa.RecordBatch.from_pydict({"src": c["src"], "dst": c["dst"], "similarity": sims})
+
+    pairs = edges.join(a, "src").join(b, "dst")
+    return (pairs.mapInArrow(score, "src string, dst string, similarity double")
+            .where(F.col("similarity") >= mh.threshold).select("src", "dst"))
 
 
 def paragraph_dedup(live, cfg: DedupConfig):
