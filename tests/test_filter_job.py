@@ -142,3 +142,12 @@ def test_cli_missing_input_is_one_line(tmp_path):
     proc = run_cli("--input", str(tmp_path / "nowhere"), "--output", str(tmp_path / "o"))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert f"error: input not found: {tmp_path / 'nowhere'}" in proc.stderr.strip().splitlines()[-1]
+
+
+def test_unknown_format_is_a_clear_error(spark, ruleset, tmp_path):
+    from data_platform.io.spark_io import InputError
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("plain text")
+    with pytest.raises(InputError, match=r"unknown input format for .*notes.txt; pass --format"):
+        run_filter(spark, FilterRun([str(notes)], str(tmp_path / "o"), ruleset))

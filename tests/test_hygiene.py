@@ -117,3 +117,20 @@ def test_job_reports_what_cleaning_changed(spark, rules, tmp_path):
     assert reasons["url_blocked"] == 1 and reasons["contaminated"] == 1 and stats["accounting"]["ok"]
     page = (tmp_path / "out" / "report.html").read_text()
     assert 'id="cleaning"' in page and "trivia/q7" in page
+
+
+def test_perplexity_without_a_model_is_dropped_or_recorded_never_silently_passed(tmp_path):
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "en.binary").symlink_to(REPO / "models" / "kenlm" / "en.binary")
+    base = ("version: 1\norder: [perplexity]\n"
+            "rules: {{perplexity: {{max: 100000, models: models, missing_model: {mode}}}}}\n")
+    for mode, reason in (("drop", "perplexity"), ("keep", None)):
+        path = tmp_path / f"{mode}.yaml"
+        path.write_text(base.format(mode=mode))
+        out = run(load_rules(path), {"id": "de", "text": "Ein ganz normaler deutscher Satz.", "lang": "de"},
+                  {"id": "en", "text": PROSE, "lang": "en"})
+        assert out["de"]["drop_reason"] == reason
+        result = out["de"]["rules"][0]
+        assert result["value"] is None and "no KenLM model for language 'de'" in result["detail"]
+        assert out["en"]["drop_reason"] is None and out["en"]["rules"][0]["value"] > 0
