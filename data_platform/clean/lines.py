@@ -216,15 +216,25 @@ def _phrase_regex(phrase: str) -> str:
 
 
 @lru_cache(maxsize=None)
+def _phrases(table: str, lang: str) -> tuple[str, ...]:
+    """A phrase table's English and ``lang`` entries."""
+    return tuple(sorted({p for code in ("en", lang) for p in _TABLES[table].get(code, ())}))
+
+
+@lru_cache(maxsize=None)
 def _matcher(table: str, lang: str) -> re.Pattern[str] | None:
     """One regular expression for a phrase table's English and ``lang`` entries; None when there are none."""
-    phrases = sorted({p for code in ("en", lang) for p in _TABLES[table].get(code, ())})
+    phrases = _phrases(table, lang)
     return re.compile("|".join(map(_phrase_regex, phrases))) if phrases else None
 
 
 def _mentions(table: str, line: str, doc: _Doc) -> bool:
+    folded = _fold(line)
+    # Plain substring tests first: far cheaper than the word-edge regex, which only confirms a candidate.
+    if not any(p in folded for p in _phrases(table, doc.lang)):
+        return False
     pattern = _matcher(table, doc.lang)
-    return pattern is not None and pattern.search(_fold(line)) is not None
+    return pattern is not None and pattern.search(folded) is not None
 
 
 def _is_short(line: str, doc: _Doc) -> bool:
