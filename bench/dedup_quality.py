@@ -59,14 +59,10 @@ Everything is seeded (``--seed``); two runs give the same corpus and the same nu
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import gzip
 import json
-import os
-import platform
 import random
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -77,6 +73,7 @@ from pathlib import Path
 
 import numpy as np
 
+from _machine import git_state, hardware  # bench/ is the script folder
 from data_platform.config import ExtractConfig
 from data_platform.dedup.config import DedupConfig, ExactConfig, MinHashConfig, ParagraphConfig, SentenceConfig
 from data_platform.dedup.hashing import CJK_LANGS, band_keys, exact_jaccard, lsh_params, shingles, signatures
@@ -559,41 +556,16 @@ def evaluate(ids: list[str], jac: dict, predicted: dict[str, str], truth_thresho
 # ----------------------------------------------------------------------------------------------------- report
 
 
-def git_state() -> str:
-    """HEAD's short hash, plus the tracked files outside bench/ that differ from it (what was actually measured)."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=ROOT).stdout.strip()
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                                text=True, cwd=ROOT).stdout.splitlines()
-    except OSError:
-        return "?"
-    changed = [ln[3:] for ln in status if not ln[3:].startswith("bench/")]
-    return f"{head}" + (f" with uncommitted changes to {', '.join(changed)}" if changed else "")
-
-
 def machine_info(load_start: list[str], load_end: list[str], commit: str) -> dict:
     import pyarrow as pa
 
-    cpuinfo = Path("/proc/cpuinfo").read_text()
-    model = next((ln.split(":", 1)[1].strip() for ln in cpuinfo.splitlines() if ln.startswith("model name")), "?")
-    mem_kb = next(int(ln.split()[1]) for ln in Path("/proc/meminfo").read_text().splitlines()
-                  if ln.startswith("MemTotal"))
-    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()
     return {
-        "date_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": model,
-        "cores": os.cpu_count(),
-        "cores_available": len(os.sched_getaffinity(0)),
-        "ram_gib": round(mem_kb / 2**20, 1),
-        "os": platform.platform(),
-        "python": platform.python_version(),
+        **hardware(),
         "numpy": np.__version__,
         "pyarrow": pa.__version__,
         "pyspark": version("pyspark"),
         "datasketch": version("datasketch"),
         "trafilatura": version("trafilatura"),
-        "java": java[0] if java else "?",
         "commit": commit,
         "loadavg_start": load_start,
         "loadavg_end": load_end,

@@ -38,11 +38,9 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYO
 
 import argparse  # noqa: E402
 import cProfile  # noqa: E402
-import datetime as dt  # noqa: E402
 import gzip  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
-import platform  # noqa: E402
 import pstats  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -59,6 +57,7 @@ import pyarrow as pa  # noqa: E402
 pa.set_cpu_count(1)
 pa.set_io_thread_count(1)
 
+from _machine import git_state, hardware  # noqa: E402  (bench/ is the script folder)
 from data_platform import schema as S  # noqa: E402
 from data_platform.config import RuleSet, load_rules  # noqa: E402
 from data_platform.extract import extract_html  # noqa: E402
@@ -267,37 +266,12 @@ def _short_path(file: str) -> str:
 # ----------------------------------------------------------------------------------------------------- report
 
 
-def git_state() -> str:
-    """HEAD's short hash, plus the tracked files outside bench/ that differ from it (what was actually measured)."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=ROOT).stdout.strip()
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                                text=True, cwd=ROOT).stdout.splitlines()
-    except OSError:
-        return "?"
-    changed = [ln[3:] for ln in status if not ln[3:].startswith("bench/")]
-    return f"{head}" + (f" with uncommitted changes to {', '.join(changed)}" if changed else "")
-
-
 def machine_info(dt_versions: dict, load_start: list[str], load_end: list[str], commit: str) -> dict:
-    cpuinfo = Path("/proc/cpuinfo").read_text()
-    model = next((ln.split(":", 1)[1].strip() for ln in cpuinfo.splitlines() if ln.startswith("model name")), "?")
-    mem_kb = next(int(ln.split()[1]) for ln in Path("/proc/meminfo").read_text().splitlines()
-                  if ln.startswith("MemTotal"))
-    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()
     return {
-        "date_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": model,
-        "cores": os.cpu_count(),
-        "cores_available": len(os.sched_getaffinity(0)),
-        "ram_gib": round(mem_kb / 2**20, 1),
-        "os": platform.platform(),
-        "python": platform.python_version(),
+        **hardware(),
         "pyarrow": pa.__version__,
         "pyspark": version("pyspark"),
         "trafilatura": version("trafilatura"),
-        "java": java[0] if java else "?",
         "commit": commit,
         "loadavg_start": load_start,
         "loadavg_end": load_end,
