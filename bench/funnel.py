@@ -307,6 +307,14 @@ def rules_summary(ruleset: RuleSet) -> list[str]:
     return out
 
 
+def funnel_stages_doc() -> str:
+    """The "Order of work" paragraph of ``data_platform.funnel``'s docstring, so the report follows the code."""
+    import data_platform.funnel as funnel
+
+    paragraphs = (funnel.__doc__ or "").strip().split("\n\n")
+    return " ".join(paragraphs[1].split()) if len(paragraphs) > 1 else paragraphs[0]
+
+
 def segmentation_doc() -> str:
     """The first line of the segmentation function's docstring, so the report follows the code."""
     from data_platform.text import raw_tokens
@@ -394,11 +402,11 @@ def write_markdown(path: Path, info: dict, rows: list[tuple[Corpus, Timing, Timi
         "",
         "## What each side computes",
         "",
-        "**data_platform** (`data_platform.funnel.process_batch`, `rules/default.yaml`): per document, the "
-        "binary/empty checks, normalization over the whole batch (pyarrow RE2: CR/LF unification, non-printable "
-        "removal, junk-token and >1000-char-token removal, whitespace collapsing), language identification when "
-        "the rule file enables `langid`, then word segmentation per language (`data_platform.text.raw_tokens`: "
-        f"{segmentation_doc()}) and **every** enabled rule on every document (no short-circuit: each rule's "
+        "**data_platform** (`data_platform.funnel.process_batch`, `rules/default.yaml`). From the funnel's "
+        f"docstring: \"{funnel_stages_doc()}\" Stages the rule file disables are skipped (the rule file's "
+        "`clean`, `decontamination` and `langid` settings); records here hold text, so there is no extraction. "
+        "Word segmentation per language (`data_platform.text.raw_tokens`): "
+        f"{segmentation_doc()}. **Every** enabled rule is computed on every document (no short-circuit: each rule's "
         "value, bounds and verdict is recorded in the output `rules` column, kept documents included); the first "
         "failing rule in `drop` mode, in priority order, is the `drop_reason`. Enabled rules for English Debian "
         "documentation, in priority order: " + "; ".join(rules_summary(ruleset)) + ". Other languages and "
