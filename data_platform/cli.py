@@ -5,17 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-FORMATS = ["auto", "jsonl", "parquet", "html", "warc"]
 
 
 def job_parser(prog: str, doc: str, default_input: str, default_output: str) -> argparse.ArgumentParser:
     """A parser with --input, --output, --master, --format and --source."""
+    from data_platform.io.spark_io import FORMATS
+
     p = argparse.ArgumentParser(prog=prog, description=doc.splitlines()[0])
     p.add_argument("--input", nargs="+", default=[default_input],
                    help=f"files, folders or globs (local, hdfs://, s3a:// ...); default: {default_input}")
     p.add_argument("--output", default=default_output, help="output folder")
     p.add_argument("--master", default=None, help="Spark master, e.g. local[4] or spark://host:7077")
-    p.add_argument("--format", default="auto", choices=FORMATS, help="input format (default: from extensions)")
+    p.add_argument("--format", default="auto", choices=["auto", *FORMATS], help="input format (default: from extensions)")
     p.add_argument("--source", default=None, help="source label for records that carry none")
     return p
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import string
-import unicodedata
 from functools import lru_cache
 
 import emoji
@@ -101,11 +100,6 @@ def words(text: str, lang: str) -> list[str]:
         if w and (lang not in CJK_LANGS or _WORD_CHAR.search(w)):
             out.append(w)
     return out
-
-
-def nfkc(text: str) -> str:
-    """Unicode NFKC normalization (full-width letters/digits to ASCII and so on)."""
-    return unicodedata.normalize("NFKC", text)
 
 
 def line_lengths(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:

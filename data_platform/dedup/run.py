@@ -122,11 +122,13 @@ def _verified(edges, sigs, threshold: float):
     def score(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import numpy as np
 
+        from data_platform.dedup.hashing import estimated_jaccard
+
         for bt in batches:
             sa = np.frombuffer(b"".join(bt.column("sig_a").to_pylist()), dtype="<u4").reshape(bt.num_rows, -1)
             sb = np.frombuffer(b"".join(bt.column("sig_b").to_pylist()), dtype="<u4").reshape(bt.num_rows, -1)
             yield pa.RecordBatch.from_pydict({"src": bt.column("src"), "dst": bt.column("dst"),
-                                              "similarity": (sa == sb).mean(axis=1)})
+                                              "similarity": estimated_jaccard(sa, sb)})
 
     return pairs.mapInArrow(score, schema).where(F.col("similarity") >= threshold).select("src", "dst")
 

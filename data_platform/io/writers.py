@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from data_platform import schema as S
 
@@ -61,7 +60,3 @@ def write_text(spark, path: str, content: str) -> None:
 def mark_complete(spark, out: str, summary: dict) -> None:
     """The last write of a run: readers may trust the folder once this marker exists."""
     write_text(spark, f"{out.rstrip('/')}/{COMPLETE_MARKER}", json.dumps(summary, sort_keys=True) + "\n")
-
-
-def is_complete(out: str | Path) -> bool:
-    return (Path(out) / COMPLETE_MARKER).exists()
