@@ -1,0 +1,141 @@
+"""The training config: YAML -> validated pydantic sections; errors name the file, the key path and the line.
+
+Sections: ``model`` (``ModelArgs``), ``data``, ``optim``, ``schedule``, ``eval``, ``checkpoint``, ``log`` and
+``run``. Relative paths are taken from the working directory. ``overrides`` (``key.path=value``, the value read
+as YAML) let scripts and the ablation runner change one field without writing a file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from data_platform.yaml_lines import ConfigError, format_path, line_of, load_with_lines
+from trainer.model import ModelArgs
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(_Section):
+    tokens: str = Field(description="token folder written by trainer.pack (index.json + .npy shards)")
+    inputs: list[str] = Field([], description="parquet files, folders, globs or manifest.json; packed when "
+                                              "the token folder is not complete")
+    tokenizer: str | None = Field(None, description="tokenizer.json used to pack 'inputs'")
+    channel: Literal["source", "lang"] = Field("source", description="column that names a mixture channel")
+    heldout_docs: int = Field(200, ge=0, description="documents per channel held out for evaluation")
+    weights: dict[str, float] | None = Field(None, description="mixture weights per channel; none = by size")
+    caps: dict[str, float] = Field({}, description="largest share of a channel, e.g. {domain: 0.15}")
+    max_epochs: float = Field(4.0, gt=0, description="warn when a channel would repeat more often than this")
+    seq_len: int = Field(1024, gt=1)
+    micro_batch: int = Field(8, gt=0, description="sequences per device per forward pass")
+    grad_accum: int = Field(1, gt=0, description="micro-batches per optimizer step")
+    seed: int = 0
+    workers: int = Field(0, ge=0, description="packing processes; 0 = one per CPU")
+
+    @model_validator(mode="after")
+    def _shares(self) -> "DataConfig":
+        if self.weights is not None and (not self.weights or any(w <= 0 for w in self.weights.values())):
+            raise ValueError("weights must be positive numbers, one per channel")
+        if any(not 0 < c <= 1 for c in self.caps.values()):
+            raise ValueError("caps are shares in (0, 1]")
+        if self.inputs and not self.tokenizer:
+            raise ValueError("'inputs' need a 'tokenizer' to be packed with")
+        return self
+
+
+class OptimConfig(_Section):
+    lr: float = Field(6e-4, gt=0)
+    betas: tuple[float, float] = (0.9, 0.95)
+    eps: float = Field(1e-8, gt=0)
+    weight_decay: float = Field(0.1, ge=0, description="applied to matrices only (not norms)")
+    grad_clip: float = Field(1.0, ge=0, description="max global grad norm; 0 = no clipping")
+
+
+class ScheduleConfig(_Section):
+    kind: Literal["cosine", "wsd"] = "cosine"
+    warmup_steps: int = Field(100, ge=0)
+    min_lr_ratio: float = Field(0.1, ge=0, le=1, description="final lr as a share of optim.lr")
+    decay_fraction: float = Field(0.2, gt=0, le=1, description="wsd: share of the steps spent decaying")
+    decay_shape: Literal["linear", "sqrt"] = Field("sqrt", description="wsd: linear or 1-sqrt cooldown")
+
+
+class EvalConfig(_Section):
+    every: int = Field(0, ge=0, description="evaluate every N steps (0: only at the end)")
+    max_sequences: int = Field(64, gt=0, description="held-out sequences per channel")
+    batch_size: int = Field(8, gt=0)
+
+
+class CheckpointConfig(_Section):
+    every: int = Field(0, ge=0, description="save every N steps (0: only at the end)")
+    keep: int = Field(2, gt=0, description="checkpoints kept (oldest removed first)")
+    resume: str = Field("auto", description="auto (latest in out/checkpoints), never, or a checkpoint folder")
+
+
+class LogConfig(_Section):
+    every: int = Field(10, gt=0, description="console/TensorBoard/metrics.jsonl every N steps")
+    spike_factor: float = Field(2.0, gt=1, description="a loss above factor x rolling mean is a spike")
+    spike_window: int = Field(50, gt=1, description="steps in the rolling mean")
+    progress: bool = True
+
+
+class RunConfig(_Section):
+    out: str = Field(description="run folder: metrics.jsonl, tensorboard/, checkpoints/, final.json")
+    steps: int = Field(gt=0, description="optimizer steps")
+    precision: Literal["auto", "bf16", "fp32"] = Field("auto", description="auto: bf16 on GPU, fp32 on CPU")
+    compile: bool = False
+    distributed: Literal["ddp", "fsdp"] = "ddp"
+    peak_flops: float | None = Field(None, gt=0, description="per-device peak FLOP/s for MFU; default by GPU")
+    seed: int = Field(0, description="model initialisation")
+
+
+class TrainConfig(_Section):
+    model: ModelArgs
+    data: DataConfig
+    optim: OptimConfig = OptimConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    eval: EvalConfig = EvalConfig()
+    checkpoint: CheckpointConfig = CheckpointConfig()
+    log: LogConfig = LogConfig()
+    run: RunConfig
+
+    @model_validator(mode="after")
+    def _fits(self) -> "TrainConfig":
+        if self.data.seq_len > self.model.max_seq_len:
+            raise ValueError(f"data.seq_len {self.data.seq_len} exceeds model.max_seq_len {self.model.max_seq_len}")
+        return self
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Set ``a.b.c=value`` (value parsed as YAML) in the raw config mapping."""
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"override {item!r}: expected key.path=value")
+        node = data
+        *parents, last = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"override {item!r}: {part} is not a section")
+        node[last] = yaml.safe_load(raw)
+    return data
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:
+    """Read, override and validate a training config; raise ``ConfigError`` naming file:line and key."""
+    path = Path(path)
+    data, lines = load_with_lines(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}:1: a training config is a mapping with model, data and run sections")
+    data = apply_overrides(data, overrides or [])
+    try:
+        return TrainConfig.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = tuple(first["loc"])
+        raise ConfigError(f"{path}:{line_of(lines, key)}: {format_path(key)}: {first['msg']}") from None
