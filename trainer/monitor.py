@@ -1,0 +1,87 @@
+"""What a run reports: loss-spike detection, and metrics to TensorBoard, ``metrics.jsonl`` and the console."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections import deque
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+
+class SpikeDetector:
+    """Flags a loss above ``factor`` x the mean of the last ``window`` non-spike losses (once the window is full)."""
+
+    def __init__(self, factor: float, window: int) -> None:
+        self.factor = factor
+        self.recent: deque[float] = deque(maxlen=window)
+        self.spikes: list[dict] = []
+
+    def update(self, step: int, loss: float) -> bool:
+        """Record ``loss``; return True (and remember the step) when it is a spike."""
+        if len(self.recent) == self.recent.maxlen:
+            mean = sum(self.recent) / len(self.recent)
+            if loss > self.factor * mean:
+                self.spikes.append({"step": step, "loss": loss, "rolling_mean": mean})
+                return True
+        self.recent.append(loss)
+        return False
+
+    def state_dict(self) -> dict:
+        return {"recent": list(self.recent), "spikes": list(self.spikes)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.recent.clear()
+        self.recent.extend(state["recent"])
+        self.spikes = list(state["spikes"])
+
+
+class Monitor:
+    """Writes metrics on the main process only: TensorBoard scalars, one JSON line per record, a progress bar."""
+
+    def __init__(self, out: Path, total: int, start: int, main: bool, progress: bool) -> None:
+        self.main = main
+        self.metrics_path = out / "metrics.jsonl"
+        self.writer = None
+        self.bar = None
+        if main:
+            from torch.utils.tensorboard import SummaryWriter
+
+            out.mkdir(parents=True, exist_ok=True)
+            self._truncate(start)
+            self.writer = SummaryWriter(str(out / "tensorboard"), purge_step=start or None)
+            self.bar = tqdm(total=total, initial=start, disable=not progress, desc="train", dynamic_ncols=True)
+
+    def _truncate(self, start: int) -> None:
+        """On resume, forget records an interrupted run wrote after its last checkpoint (fresh run: all)."""
+        if not self.metrics_path.exists():
+            return
+        lines = self.metrics_path.read_text(encoding="utf-8").splitlines(keepends=True)
+        self.metrics_path.write_text("".join(ln for ln in lines if start and json.loads(ln)["step"] <= start))
+
+    def record(self, kind: str, step: int, values: dict[str, float | None], console: str | None = None) -> None:
+        """One record: ``kind/name`` scalars in TensorBoard, a JSON line, and an optional console line."""
+        if not self.main:
+            return
+        for name, value in values.items():
+            if isinstance(value, int | float):
+                self.writer.add_scalar(f"{kind}/{name}", value, step)
+        with self.metrics_path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps({"kind": kind, "step": step, **values}) + "\n")
+        if console:
+            tqdm.write(console)
+
+    def advance(self, loss: float) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+
+    def spike(self, step: int, loss: float, mean: float) -> None:
+        if self.main:
+            warnings.warn(f"loss spike at step {step}: {loss:.4f} > rolling mean {mean:.4f}", stacklevel=2)
+
+    def close(self) -> None:
+        if self.main:
+            self.bar.close()
+            self.writer.close()

@@ -1,0 +1,180 @@
+"""Tokenize parquet shards once per data version: one token stream per channel and split, EOS after every document.
+
+Layout of the output folder::
+
+    train/<channel>/<shard>.npy     uint16 (uint32 for vocabularies over 65,536) token streams
+    heldout/<channel>/<shard>.npy   the held-out documents (``heldout_docs`` per channel, chosen by id hash)
+    index.json                      channels, documents and tokens per split, tokenizer, inputs
+    _COMPLETE                       written last; the trainer reads only complete folders
+
+Files are tokenized in parallel (one process per file). Streams are cut into fixed-length sequences when read
+(``trainer.data``), so one packing serves every sequence length. Every input row is counted in exactly one split.
+
+    python -m trainer.pack --inputs out/filter/kept --tokenizer tok/tokenizer.json --out tokens/v1
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import heapq
+import json
+import os
+import re
+import shutil
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from trainer.inputs import InputError, read_columns, resolve, stable_hash
+
+INDEX, COMPLETE = "index.json", "_COMPLETE"
+SPLITS = ("train", "heldout")
+
+
+class PackError(ValueError):
+    """The token folder cannot be used or written as asked."""
+
+
+def channel_dir(name: str) -> str:
+    """A folder name for a channel (sources may hold '/'), unique through a short hash of the name."""
+    return f"{re.sub(r'[^A-Za-z0-9._-]+', '_', name)[:60]}-{hashlib.blake2b(name.encode(), digest_size=4).hexdigest()}"
+
+
+def pick_heldout(files: list[Path], channel: str, per_channel: int) -> dict[str, set[str]]:
+    """Ids held out per channel: the ``per_channel`` smallest id hashes, at most half of the channel's docs."""
+    heaps: dict[str, list[tuple[int, str]]] = {}
+    counts: dict[str, int] = {}
+    for path in files:
+        for batch in read_columns(path, ["id", channel]):
+            for doc_id, key in zip(batch["id"], batch[channel]):
+                key = key or "unknown"
+                counts[key] = counts.get(key, 0) + 1
+                heap = heaps.setdefault(key, [])
+                item = (-stable_hash(str(doc_id)), str(doc_id))
+                if len(heap) < per_channel:
+                    heapq.heappush(heap, item)
+                elif item[0] > heap[0][0]:
+                    heapq.heapreplace(heap, item)
+    return {k: {i for _, i in sorted(h, reverse=True)[: min(per_channel, counts[k] // 2)]} for k, h in heaps.items()}
+
+
+def _worker_init(single_thread: bool) -> None:
+    if single_thread:  # one tokenizer thread per process when processes already use every core
+        os.environ["RAYON_RS_NUM_CPUS"] = "1"
+
+
+def pack_shard(path: Path, shard: int, tokenizer_path: str, channel: str, heldout: dict[str, set[str]],
+               out: Path) -> dict:
+    """Tokenize one parquet file into per-(split, channel) streams; return documents and tokens per stream."""
+    from trainer.tokenizer import EOS, load
+
+    tok = load(tokenizer_path)
+    eos = tok.token_to_id(EOS)
+    dtype = np.uint16 if tok.get_vocab_size() <= 1 << 16 else np.uint32
+    streams: dict[tuple[str, str], list[np.ndarray]] = {}
+    rows = 0
+    for batch in read_columns(path, ["id", "text", channel]):
+        texts = [t or "" for t in batch["text"]]
+        rows += len(texts)
+        for doc_id, key, enc in zip(batch["id"], batch[channel], tok.encode_batch(texts, add_special_tokens=False)):
+            key = key or "unknown"
+            split = "heldout" if str(doc_id) in heldout.get(key, ()) else "train"
+            streams.setdefault((split, key), []).append(np.array(enc.ids + [eos], dtype=dtype))
+    stats: dict = {"rows": rows, "streams": []}
+    for (split, key), parts in sorted(streams.items()):
+        rel = f"{split}/{channel_dir(key)}/{shard:05d}.npy"
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        tokens = np.concatenate(parts)
+        np.save(out / rel, tokens)
+        stats["streams"].append({"split": split, "channel": key, "file": rel, "docs": len(parts),
+                                 "tokens": int(tokens.size)})
+    return stats
+
+
+def fingerprint(files: list[Path], tokenizer_path: str, channel: str, heldout_docs: int) -> dict:
+    """What a packing depends on; a complete folder with another fingerprint is a different data version."""
+    tok_sha = hashlib.sha256(Path(tokenizer_path).read_bytes()).hexdigest()
+    return {"inputs": [[str(p), p.stat().st_size] for p in files], "tokenizer_sha256": tok_sha,
+            "channel": channel, "heldout_docs": heldout_docs}
+
+
+def pack(inputs: list[str], tokenizer_path: str, out: str | Path, channel: str = "source",
+         heldout_docs: int = 200, workers: int = 0, overwrite: bool = False) -> dict:
+    """Pack the inputs into ``out`` (reusing a complete folder packed from the same inputs); return the index."""
+    from trainer.tokenizer import BOS, EOS, PAD, load
+
+    out = Path(out)
+    files = resolve(inputs)
+    tok = load(tokenizer_path)
+    fp = fingerprint(files, tokenizer_path, channel, heldout_docs)
+    if (out / COMPLETE).exists() and not overwrite:
+        index = json.loads((out / INDEX).read_text())
+        if index["fingerprint"] != fp:
+            raise PackError(f"{out} was packed from other inputs or another tokenizer; "
+                            "choose a new folder or pass --overwrite")
+        return index
+    for name in (*SPLITS, INDEX, COMPLETE):
+        shutil.rmtree(out / name, ignore_errors=True) if (out / name).is_dir() else (out / name).unlink(True)
+    out.mkdir(parents=True, exist_ok=True)
+    heldout = pick_heldout(files, channel, heldout_docs)
+    jobs = [(p, i, tokenizer_path, channel, heldout, out) for i, p in enumerate(files)]
+    workers = min(workers or os.cpu_count() or 1, len(files))
+    if workers > 1:
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_worker_init,
+                                 initargs=(True,)) as pool:
+            results = list(pool.map(pack_shard, *zip(*jobs)))
+    else:
+        results = [pack_shard(*job) for job in jobs]
+    index = _index(results, fp, tok.get_vocab_size(), {n: tok.token_to_id(n) for n in (BOS, EOS, PAD)})
+    (out / INDEX).write_text(json.dumps(index, indent=1, sort_keys=True) + "\n")
+    (out / COMPLETE).write_text(json.dumps({"rows": index["rows"]}) + "\n")
+    return index
+
+
+def _index(results: list[dict], fp: dict, vocab_size: int, specials: dict[str, int]) -> dict:
+    channels: dict[str, dict] = {}
+    for res in results:
+        for s in res["streams"]:
+            entry = channels.setdefault(s["channel"], {k: {"docs": 0, "tokens": 0, "files": []} for k in SPLITS})
+            split = entry[s["split"]]
+            split["docs"] += s["docs"]
+            split["tokens"] += s["tokens"]
+            split["files"].append([s["file"], s["tokens"]])
+    rows = sum(r["rows"] for r in results)
+    docs = sum(c[s]["docs"] for c in channels.values() for s in SPLITS)
+    if docs != rows:  # accounting: every input row is in exactly one split
+        raise PackError(f"accounting failed: {rows} rows read, {docs} documents packed")
+    return {"version": 1, "rows": rows, "vocab_size": vocab_size, "special_ids": specials,
+            "dtype": "uint16" if vocab_size <= 1 << 16 else "uint32", "channels": channels, "fingerprint": fp}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from data_platform.cli import error
+
+    p = argparse.ArgumentParser(prog="python -m trainer.pack", description=__doc__.splitlines()[0])
+    p.add_argument("--inputs", nargs="+", required=True, help="parquet files, folders, globs or manifest.json")
+    p.add_argument("--tokenizer", required=True, help="tokenizer.json")
+    p.add_argument("--out", required=True, help="token folder")
+    p.add_argument("--channel", choices=["source", "lang"], default="source", help="column naming a channel")
+    p.add_argument("--heldout-docs", type=int, default=200, help="held-out documents per channel")
+    p.add_argument("--workers", type=int, default=0, help="processes (default: one per CPU)")
+    p.add_argument("--overwrite", action="store_true", help="repack a complete folder")
+    args = p.parse_args(argv)
+    try:
+        index = pack(args.inputs, args.tokenizer, args.out, args.channel, args.heldout_docs, args.workers,
+                     args.overwrite)
+    except (InputError, PackError, OSError) as err:
+        return error(err)
+    for name, c in sorted(index["channels"].items()):
+        print(f"{name}: train {c['train']['docs']} docs / {c['train']['tokens']:,} tokens, "
+              f"heldout {c['heldout']['docs']} docs / {c['heldout']['tokens']:,} tokens")
+    print(f"{index['rows']} documents packed -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,271 @@
+"""Training with Hugging Face Accelerate on CPU, one GPU or several (DDP, or FSDP with ``run.distributed: fsdp``).
+
+    accelerate launch -m trainer.train --config trainer/configs/llama125m.yaml      # every visible GPU
+    python -m trainer.train --config trainer/configs/tiny.yaml --set run.steps=50   # one process
+
+Every rank draws the same global batch from the mixture sampler and takes its own rows, so the data order does
+not depend on the number of GPUs. Checkpoints (``out/checkpoints/step_N``) hold the model, the optimizer, every
+rank's RNG states and the run state (step, sampler position, spike history); resuming continues the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import sys
+import time
+import warnings
+from contextlib import nullcontext
+from pathlib import Path
+
+import torch
+
+from data_platform.yaml_lines import ConfigError
+from trainer.config import TrainConfig, load_config
+from trainer.data import TokenData, TokenStream, batch
+from trainer.flops import flops_per_token, mfu, peak_flops
+from trainer.mixture import MixtureSampler, mixture_probs
+from trainer.model import IGNORE_INDEX, Transformer, count_params
+from trainer.monitor import Monitor, SpikeDetector
+from trainer.schedule import lr_at
+
+DONE = "checkpoint.done"
+
+
+class RunState:
+    """The resumable part of a run that is not model, optimizer or RNG (registered with Accelerate)."""
+
+    def __init__(self, sampler: MixtureSampler, spikes: SpikeDetector) -> None:
+        self.step, self.tokens, self.sampler, self.spikes = 0, 0, sampler, spikes
+
+    def state_dict(self) -> dict:
+        return {"step": self.step, "tokens": self.tokens, "sampler": self.sampler.state_dict(),
+                "spikes": self.spikes.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.step, self.tokens = int(state["step"]), int(state["tokens"])
+        self.sampler.load_state_dict(state["sampler"])
+        self.spikes.load_state_dict(state["spikes"])
+
+
+def _accelerator(cfg: TrainConfig):
+    from accelerate import Accelerator
+
+    precision = cfg.run.precision
+    if precision == "auto":
+        precision = "bf16" if torch.cuda.is_available() else "fp32"
+    plugin = None
+    if cfg.run.distributed == "fsdp":
+        from accelerate import FullyShardedDataParallelPlugin
+
+        plugin = FullyShardedDataParallelPlugin(fsdp_version=2, reshard_after_forward=True,
+                                                auto_wrap_policy="transformer_based_wrap",
+                                                transformer_cls_names_to_wrap=["Block"])
+    return Accelerator(mixed_precision="no" if precision == "fp32" else "bf16", fsdp_plugin=plugin)
+
+
+def _data(cfg: TrainConfig, accelerator) -> TokenData:
+    if cfg.data.inputs and accelerator.is_main_process:
+        from trainer.pack import pack
+
+        pack(cfg.data.inputs, cfg.data.tokenizer, cfg.data.tokens, cfg.data.channel, cfg.data.heldout_docs,
+             cfg.data.workers)
+    accelerator.wait_for_everyone()
+    return TokenData(cfg.data.tokens)
+
+
+def _optimizer(model: torch.nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:
+    params = {id(p): p for p in model.parameters() if p.requires_grad}.values()
+    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.optim.weight_decay},
+              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.optim.lr, betas=cfg.optim.betas, eps=cfg.optim.eps,
+                             fused=device.type == "cuda")
+
+
+def _latest_checkpoint(ckpt_dir: Path) -> Path | None:
+    done = sorted(p.parent for p in ckpt_dir.glob(f"step_*/{DONE}"))
+    return done[-1] if done else None
+
+
+def _save(accelerator, ckpt_dir: Path, step: int, keep: int) -> Path:
+    path = ckpt_dir / f"step_{step:08d}"
+    accelerator.save_state(str(path), safe_serialization=False)
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        (path / DONE).write_text(json.dumps({"step": step}) + "\n")
+        for old in sorted(p.parent for p in ckpt_dir.glob(f"step_*/{DONE}"))[:-keep]:
+            shutil.rmtree(old)
+    return path
+
+
+@torch.no_grad()
+def evaluate(model, streams: dict[str, TokenStream], cfg: TrainConfig, accelerator) -> dict:
+    """Held-out loss and perplexity per channel and overall (token-weighted). Every rank runs the same number
+    of batches (padded with fully masked rows), which FSDP needs."""
+    model.eval()
+    rank, world, t = accelerator.process_index, accelerator.num_processes, cfg.data.seq_len
+    sums = torch.zeros(len(streams), 2, dtype=torch.float64, device=accelerator.device)
+    for k, (name, stream) in enumerate(sorted(streams.items())):
+        n = min(cfg.eval.max_sequences, stream.n_sequences(t))
+        mine = [i if i < n else None for i in range(rank, world * -(-n // world), world)]
+        for start in range(0, len(mine), cfg.eval.batch_size):
+            chunk = mine[start:start + cfg.eval.batch_size]
+            x, y = batch(streams, [(name, i if i is not None else 0) for i in chunk], t)
+            y[[i is None for i in chunk]] = IGNORE_INDEX
+            x, y = x.to(accelerator.device), y.to(accelerator.device)
+            sums[k, 0] += model(x, y, reduction="sum").double()
+            sums[k, 1] += (y != IGNORE_INDEX).sum()
+    sums = accelerator.reduce(sums, "sum")
+    model.train()
+    out = {name: _loss_ppl(*sums[k].tolist()) for k, name in enumerate(sorted(streams))}
+    return {"overall": _loss_ppl(*sums.sum(0).tolist()), "channels": out}
+
+
+def _loss_ppl(total: float, count: float) -> dict:
+    loss = total / count if count else float("nan")
+    return {"loss": loss, "ppl": math.exp(min(loss, 50.0)), "tokens": int(count)}
+
+
+def train(cfg: TrainConfig, stop_at: int | None = None) -> dict:
+    """Run (or resume) training; return final metrics, held-out losses per channel and where logs are."""
+    accelerator = _accelerator(cfg)
+    out = Path(cfg.run.out)
+    data = _data(cfg, accelerator)
+    if data.vocab_size > cfg.model.vocab_size:
+        raise ConfigError(f"the tokenizer has {data.vocab_size} tokens, model.vocab_size is {cfg.model.vocab_size}")
+    t, world = cfg.data.seq_len, accelerator.num_processes
+    train_streams, heldout = data.streams("train"), data.streams("heldout")
+    sizes = {c: s.n_sequences(t) for c, s in train_streams.items()}
+    probs = mixture_probs(sizes, cfg.data.weights, cfg.data.caps)
+    state = RunState(MixtureSampler(sizes, probs, cfg.data.seed), SpikeDetector(cfg.log.spike_factor,
+                                                                                  cfg.log.spike_window))
+    torch.manual_seed(cfg.run.seed)
+    model = Transformer(cfg.model)
+    n_params = count_params(model)
+    if cfg.run.compile:
+        model.compile()
+    optimizer = _optimizer(model, cfg, accelerator.device)
+    model, optimizer = accelerator.prepare(model, optimizer)
+    accelerator.register_for_checkpointing(state)
+    ckpt_dir = out / "checkpoints"
+    resume = None if cfg.checkpoint.resume == "never" else (
+        _latest_checkpoint(ckpt_dir) if cfg.checkpoint.resume == "auto" else Path(cfg.checkpoint.resume))
+    if resume is not None:
+        accelerator.load_state(str(resume))
+    if accelerator.is_main_process:
+        _warn_repeats(probs, sizes, cfg, world)
+    monitor = Monitor(out, cfg.run.steps, state.step, accelerator.is_main_process, cfg.log.progress)
+    if accelerator.is_main_process:
+        (out / "config.json").write_text(cfg.model_dump_json(indent=1) + "\n")
+        monitor.record("run", state.step, {"params": n_params, "world_size": world, **{f"p_{c}": p for c, p in
+                                                                                    probs.items()}})
+    last = _loop(cfg, accelerator, model, optimizer, state, train_streams, heldout, monitor, ckpt_dir, stop_at)
+    if last.pop("eval_step", None) != state.step:
+        last["eval"] = evaluate(model, heldout, cfg, accelerator)
+        _record_eval(monitor, state.step, last["eval"])
+    result = {"step": state.step, "tokens": state.tokens, "params": n_params, **last,
+              "spikes": state.spikes.spikes, "mixture": probs, "epochs": state.sampler.epochs(),
+              "out": str(out), "metrics": str(monitor.metrics_path), "tensorboard": str(out / "tensorboard")}
+    if accelerator.is_main_process:
+        (out / "final.json").write_text(json.dumps(result, indent=1) + "\n")
+    monitor.close()
+    accelerator.end_training()
+    return result
+
+
+def _warn_repeats(probs: dict[str, float], sizes: dict[str, int], cfg: TrainConfig, world: int) -> None:
+    """Warn about channels the planned run would read more than ``data.max_epochs`` times."""
+    draws = cfg.run.steps * cfg.data.micro_batch * cfg.data.grad_accum * world
+    for c, p in probs.items():
+        epochs = p * draws / sizes[c]
+        if epochs > cfg.data.max_epochs:
+            warnings.warn(f"channel {c} would be read {epochs:.1f} times (data.max_epochs {cfg.data.max_epochs}): "
+                          "repeating data beyond ~4 epochs adds little (Muennighoff et al. 2023)", stacklevel=2)
+
+
+def _record_eval(monitor: Monitor, step: int, result: dict) -> None:
+    values = {"loss": result["overall"]["loss"], "ppl": result["overall"]["ppl"]}
+    for c, r in result["channels"].items():
+        values[f"loss/{c}"], values[f"ppl/{c}"] = r["loss"], r["ppl"]
+    per = ", ".join(f"{c} {r['loss']:.3f}" for c, r in result["channels"].items())
+    monitor.record("eval", step, values, f"eval {step:>6} | loss {values['loss']:.4f} | ppl {values['ppl']:.2f} "
+                                         f"| {per}")
+
+
+def _loop(cfg, accelerator, model, optimizer, state, train_streams, heldout, monitor, ckpt_dir, stop_at) -> dict:
+    t, world, rank = cfg.data.seq_len, accelerator.num_processes, accelerator.process_index
+    step_tokens = cfg.data.micro_batch * cfg.data.grad_accum * world * t
+    flops_tok = flops_per_token(cfg.model, t)
+    peak = cfg.run.peak_flops or (peak_flops(torch.cuda.get_device_name()) if torch.cuda.is_available() else None)
+    end = min(cfg.run.steps, stop_at or cfg.run.steps)
+    last: dict = {}
+    first, timed_steps, timed_s = True, 0, 0.0  # the run's first step (compilation, warm-up) is not timed
+    while state.step < end:
+        started = time.perf_counter()
+        lr = lr_at(state.step, cfg.run.steps, cfg.optim.lr, cfg.schedule)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        loss_sum = torch.zeros((), device=accelerator.device)
+        for micro in range(cfg.data.grad_accum):
+            picks = state.sampler.take(cfg.data.micro_batch * world)[rank::world]
+            x, y = (v.to(accelerator.device, non_blocking=True) for v in batch(train_streams, picks, t))
+            sync = micro == cfg.data.grad_accum - 1
+            with nullcontext() if sync else accelerator.no_sync(model):
+                loss = model(x, y)
+                accelerator.backward(loss / cfg.data.grad_accum)
+            loss_sum += loss.detach()
+        norm = accelerator.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip or float("inf"))
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        loss_val = accelerator.reduce(loss_sum / cfg.data.grad_accum, "mean").item()
+        state.step += 1
+        state.tokens += step_tokens
+        if not first:  # .item() above waited for the device, so this is the step's real time
+            timed_steps, timed_s = timed_steps + 1, timed_s + time.perf_counter() - started
+        first = False
+        if state.spikes.update(state.step, loss_val):
+            spike = state.spikes.spikes[-1]
+            monitor.spike(state.step, loss_val, spike["rolling_mean"])
+        monitor.advance(loss_val)
+        last.update(train_loss=loss_val, lr=lr)
+        if state.step % cfg.log.every == 0 or state.step == end:
+            tok_s = timed_steps * step_tokens / timed_s if timed_steps else None
+            timed_steps, timed_s = 0, 0.0
+            util = mfu(tok_s, flops_tok, peak, world) if tok_s else None
+            last.update(grad_norm=float(norm), tokens_per_s=tok_s, mfu=util)
+            monitor.record("train", state.step, dict(last, tokens=state.tokens),
+                           f"step {state.step:>6} | loss {loss_val:.4f} | lr {lr:.2e} | grad {float(norm):.3f}"
+                           + (f" | {tok_s:,.0f} tok/s" if tok_s else "") + (f" | MFU {util:.1%}" if util else ""))
+        if cfg.eval.every and state.step % cfg.eval.every == 0:
+            last["eval"], last["eval_step"] = evaluate(model, heldout, cfg, accelerator), state.step
+            _record_eval(monitor, state.step, last["eval"])
+        if (cfg.checkpoint.every and state.step % cfg.checkpoint.every == 0) or state.step == end:
+            last["checkpoint"] = str(_save(accelerator, ckpt_dir, state.step, cfg.checkpoint.keep))
+    return last
+
+
+def main(argv: list[str] | None = None) -> int:
+    from data_platform.cli import error
+    from trainer.inputs import InputError
+    from trainer.mixture import MixtureError
+    from trainer.pack import PackError
+
+    p = argparse.ArgumentParser(prog="python -m trainer.train", description=__doc__.splitlines()[0])
+    p.add_argument("--config", required=True, help="training YAML")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config field, e.g. --set run.steps=100 (repeatable)")
+    p.add_argument("--stop-at", type=int, default=None, help="stop (with a checkpoint) after this step")
+    args = p.parse_args(argv)
+    try:
+        result = train(load_config(args.config, args.overrides), stop_at=args.stop_at)
+    except (ConfigError, InputError, MixtureError, PackError) as err:
+        return error(err)
+    ev = result["eval"]["overall"]
+    print(f"done: step {result['step']}, held-out loss {ev['loss']:.4f} (ppl {ev['ppl']:.2f}) -> {result['out']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
