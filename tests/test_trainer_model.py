@@ -1,0 +1,129 @@
+"""The trainer's model, sizing, schedules, spike detection and mixture sampler (no data files, no Accelerate)."""
+
+from __future__ import annotations
+
+import collections
+
+import pytest
+import torch
+
+from tests.conftest import REPO
+from trainer.config import ScheduleConfig, load_config
+from trainer.flops import flops_per_token, kv_cache_bytes, param_count
+from trainer.mixture import MixtureError, MixtureSampler, mixture_probs
+from trainer.model import ModelArgs, Transformer, count_params
+from trainer.monitor import SpikeDetector
+from trainer.schedule import lr_at
+
+TINY = ModelArgs(vocab_size=64, dim=32, n_layers=2, n_heads=4, n_kv_heads=2, ffn_hidden=64, max_seq_len=32)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """The CI machine's 2 cores are shared; one thread per test avoids OpenMP oversubscription."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_tiny_model_overfits_a_batch():
+    torch.manual_seed(0)
+    model = Transformer(TINY)
+    x = torch.randint(0, 64, (4, 17))
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    first = None
+    for _ in range(80):
+        loss = model(x[:, :-1], x[:, 1:])
+        first = first if first is not None else loss.item()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert first > 3.5 and loss.item() < 0.1
+
+
+def test_attention_is_causal():
+    torch.manual_seed(0)
+    model = Transformer(TINY).eval()
+    x = torch.randint(0, 64, (1, 12))
+    y = x.clone()
+    y[0, 8:] = (y[0, 8:] + 1) % 64
+    with torch.no_grad():
+        a, b = model(x), model(y)
+    assert torch.allclose(a[0, :8], b[0, :8], atol=1e-6) and not torch.allclose(a[0, 8:], b[0, 8:])
+
+
+@pytest.mark.parametrize("args", [
+    TINY,
+    ModelArgs(vocab_size=100, dim=48, n_layers=3, n_heads=6, n_kv_heads=6, tie_embeddings=False),
+    load_config(REPO / "trainer/configs/llama125m.yaml").model,
+    load_config(REPO / "trainer/configs/llama350m.yaml").model,
+])
+def test_estimated_params_equal_the_model(args):
+    with torch.device("meta"):
+        model = Transformer(args)
+    assert param_count(args) == count_params(model)
+
+
+def test_sizes_of_the_125m_config():
+    a = load_config(REPO / "trainer/configs/llama125m.yaml").model
+    assert 120e6 < param_count(a) < 135e6
+    # 6 * N (tied: the head is a matmul over the shared embedding) + 12 * L * H * d_head * T
+    assert flops_per_token(a, 1024) == 6 * param_count(a) + 12 * 12 * 12 * 64 * 1024
+    assert kv_cache_bytes(a, 1024) == 2 * 12 * 4 * 64 * 1024 * 2
+
+
+def test_estimate_cli_prints_the_model_count(capsys):
+    from trainer.estimate import main
+
+    assert main(["--config", str(REPO / "trainer/configs/tiny.yaml"), "--gpus", "2", "--fsdp"]) == 0
+    out = capsys.readouterr().out
+    assert f"parameters        {param_count(load_config(REPO / 'trainer/configs/tiny.yaml').model):,}" in out
+    assert "activations" in out and "KV cache" in out
+
+
+@pytest.mark.parametrize("kind", ["cosine", "wsd"])
+def test_schedules_warm_up_and_end_at_the_floor(kind):
+    s = ScheduleConfig(kind=kind, warmup_steps=10, min_lr_ratio=0.1, decay_fraction=0.2)
+    lrs = [lr_at(i, 100, 1.0, s) for i in range(100)]
+    assert lrs[0] == pytest.approx(0.1) and lrs[9] == pytest.approx(1.0)
+    assert lrs[-1] == pytest.approx(0.1) and all(a >= b for a, b in zip(lrs[9:], lrs[10:]))
+    if kind == "wsd":
+        assert lrs[79] == 1.0 and lrs[80] < 1.0
+
+
+def test_spike_detector_flags_and_remembers():
+    d = SpikeDetector(factor=2.0, window=4)
+    flags = [d.update(i, v) for i, v in enumerate([9.0, 1.0, 1.0, 1.0, 1.0, 1.9, 2.5, 1.0])]
+    assert flags == [False, False, False, False, False, False, True, False]  # 9.0 came before the window filled
+    assert d.spikes == [{"step": 6, "loss": 2.5, "rolling_mean": pytest.approx(1.225)}]
+    assert list(d.recent) == [1.0, 1.0, 1.9, 1.0]  # the spike stays out of the rolling mean
+
+
+def test_caps_redistribute_the_excess():
+    probs = mixture_probs({"zh": 10, "en": 10, "code": 10, "domain": 10},
+                          {"zh": 4, "en": 4, "code": 2, "domain": 4}, {"domain": 0.15})
+    assert probs["domain"] == pytest.approx(0.15)
+    assert probs["zh"] == pytest.approx(0.85 * 0.4) and probs["code"] == pytest.approx(0.85 * 0.2)
+    assert mixture_probs({"a": 30, "b": 10}, None, {}) == {"a": 0.75, "b": 0.25}
+    with pytest.raises(MixtureError, match="no training data: nope"):
+        mixture_probs({"a": 1}, {"nope": 1.0}, {})
+
+
+def test_sampler_hits_weights_upsamples_and_resumes():
+    sizes = {"big": 5000, "mid": 400, "small": 7}
+    probs = mixture_probs(sizes, {"big": 5, "mid": 3, "small": 2}, {})
+    s = MixtureSampler(sizes, probs, seed=3)
+    picks = s.take(20000)
+    shares = collections.Counter(c for c, _ in picks)
+    for c, p in probs.items():
+        assert abs(shares[c] / 20000 - p) < 0.01
+    small = collections.Counter(i for c, i in picks if c == "small")  # ~570 epochs of 7 sequences, evenly
+    assert set(small) == set(range(7)) and max(small.values()) - min(small.values()) <= 1
+    assert s.epochs()["small"] > 500
+    again = MixtureSampler(sizes, probs, seed=3)
+    head = again.take(7000)
+    resumed = MixtureSampler(sizes, probs, seed=3)
+    resumed.load_state_dict(again.state_dict())
+    assert head + resumed.take(13000) == picks
+    assert MixtureSampler(sizes, probs, seed=4).take(200) != picks[:200]
