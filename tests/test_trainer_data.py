@@ -1,0 +1,165 @@
+"""The trainer end to end on parquet made from the sample pages: tokenizer, packing, training, exact resume, CLIs."""
+
+from __future__ import annotations
+
+import json
+
+import lxml.html
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+from tests.conftest import REPO, SAMPLE
+from trainer import tokenizer as T
+from trainer.config import load_config
+from trainer.data import TokenData
+from trainer.model import IGNORE_INDEX
+from trainer.pack import PackError, pack
+from trainer.train import train
+
+TINY = REPO / "trainer" / "configs" / "tiny.yaml"
+TEXTS = ["Hello, world!  Two  spaces\tand a tab\n\nand 2024-05-17 12:30.", "数据清洗让模型更好。第3版", "日本語のテキストです。",
+         "Привет, мир! Ёжик 42.", "Grüße aus Köln: Straße, Maß.", "مرحبا بالعالم", "emoji 🙂👍🏽 and <|eos|> text",
+         "trailing space "]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """160 pages (8 languages, 4 sources) as visible text in 3 parquet shards, and a 300-token tokenizer."""
+    root = tmp_path_factory.mktemp("corpus")
+    pages = pd.read_json(SAMPLE / "pages.jsonl.gz", lines=True)
+    pages["text"] = [lxml.html.fromstring(h.encode()).text_content()[:6000] for h in pages["html"]]
+    docs = pages[["id", "text", "source", "lang"]]
+    (root / "kept").mkdir()
+    for i in range(3):
+        part = docs.iloc[i::3].reset_index(drop=True)
+        pq.write_table(pa.Table.from_pandas(part, preserve_index=False), root / "kept" / f"part-{i}.parquet")
+    tok_path = root / "tokenizer.json"
+    T.build(docs["text"], vocab_size=300).save(str(tok_path))
+    return {"root": root, "docs": docs, "tokenizer": str(tok_path)}
+
+
+@pytest.fixture(scope="module")
+def tokens(corpus):
+    out = corpus["root"] / "tokens"
+    pack([str(corpus["root"] / "kept")], corpus["tokenizer"], out, channel="lang", heldout_docs=3, workers=2)
+    return out
+
+
+def test_tokenizer_round_trips_many_languages(corpus):
+    tok = T.load(corpus["tokenizer"])
+    for text in TEXTS:
+        assert tok.decode(tok.encode(text, add_special_tokens=False).ids, skip_special_tokens=False) == text
+    assert [tok.token_to_id(s) for s in T.SPECIALS] == [0, 1, 2]
+    assert tok.encode("31415", add_special_tokens=False).tokens == ["3", "1", "4", "1", "5"]
+    assert tok.token_to_id(T.EOS) not in tok.encode("a <|eos|> b", add_special_tokens=False).ids
+
+
+def test_tokenizer_cli_trains_and_reports(corpus, tmp_path, capsys):
+    out = tmp_path / "tok.json"
+    kept = str(corpus["root"] / "kept")
+    assert T.main(["train", "--inputs", kept, "--out", str(out), "--vocab-size", "300",
+                   "--docs-per-source", "5"]) == 0
+    assert "trained on 20 documents from 4 sources" in capsys.readouterr().out
+    assert T.main(["report", "--tokenizer", str(out), "--inputs", kept, "--docs-per-lang", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [ln.split()[0] for ln in lines[1:]] == ["de", "en", "es", "fr", "it", "ja", "ru", "zh"]
+    assert all(1.0 < float(ln.split()[-1]) < 4.0 for ln in lines[1:])  # bytes per token
+    assert T.main(["report", "--tokenizer", str(tmp_path / "none.json"), "--inputs", kept]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_packing_never_loses_a_token(corpus, tokens):
+    tok = T.load(corpus["tokenizer"])
+    data = TokenData(tokens)
+    docs = corpus["docs"]
+    assert data.index["rows"] == len(docs) == 160
+    for lang, group in docs.groupby("lang"):
+        entry = data.index["channels"][lang]
+        assert entry["heldout"]["docs"] == 3 and entry["train"]["docs"] == len(group) - 3
+        found: dict[str, set] = {}
+        for split in ("train", "heldout"):
+            stream = data.stream(lang, split).tokens(0, entry[split]["tokens"])
+            # the stream is the documents' tokens, each followed by EOS, shard after shard
+            expected = []
+            for i in range(3):
+                for doc_id, text in docs.iloc[i::3].query("lang == @lang")[["id", "text"]].itertuples(index=False):
+                    ids = tok.encode(text, add_special_tokens=False).ids + [1]
+                    if len(stream) >= len(expected) + len(ids) and list(stream[len(expected):len(expected)
+                                                                                 + len(ids)]) == ids:
+                        expected += ids
+                        found.setdefault(split, set()).add(doc_id)
+            assert expected == list(stream)
+        # every document is in exactly one split
+        assert len(found["heldout"]) == 3 and len(found["train"]) == len(group) - 3
+        assert found["train"] | found["heldout"] == set(group["id"])
+        s = data.stream(lang, "train")
+        for seq_len in (64, 37):
+            pairs = [s.sequence(i, seq_len) for i in range(s.n_sequences(seq_len))]
+            targets = np.concatenate([y[y != IGNORE_INDEX] for _, y in pairs])
+            assert pairs[0][0][0] == s.tokens(0, 1)[0] and list(targets) == list(s.tokens(1, s.n_tokens))
+            assert all(len(x) == len(y) == seq_len for x, y in pairs)
+
+
+def test_pack_reuses_a_complete_folder_and_refuses_other_inputs(corpus, tokens):
+    before = (tokens / "index.json").stat().st_mtime_ns
+    pack([str(corpus["root"] / "kept")], corpus["tokenizer"], tokens, channel="lang", heldout_docs=3)
+    assert (tokens / "index.json").stat().st_mtime_ns == before
+    with pytest.raises(PackError, match="other inputs"):
+        pack([str(corpus["root"] / "kept")], corpus["tokenizer"], tokens, channel="lang", heldout_docs=4)
+
+
+def _config(tokens, out, *extra):
+    return load_config(TINY, [f"data.tokens={tokens}", "data.inputs=[]", f"run.out={out}", "run.steps=8",
+                              "log.every=1", "log.progress=false", "eval.every=4", "eval.max_sequences=4",
+                              "checkpoint.every=4", "data.micro_batch=4", "data.seq_len=32", *extra])
+
+
+def _curve(out, kind="train", key="train_loss"):
+    rows = [json.loads(ln) for ln in (out / "metrics.jsonl").read_text().splitlines()]
+    return [(r["step"], r[key]) for r in rows if r["kind"] == kind]
+
+
+def test_resume_reproduces_the_uninterrupted_run(tokens, tmp_path):
+    full = train(_config(tokens, tmp_path / "full"))
+    train(_config(tokens, tmp_path / "cut"), stop_at=4)
+    assert [s for s, _ in _curve(tmp_path / "cut")] == [1, 2, 3, 4]
+    resumed = train(_config(tokens, tmp_path / "cut"))
+    assert _curve(tmp_path / "cut") == _curve(tmp_path / "full") and len(_curve(tmp_path / "full")) == 8
+    assert _curve(tmp_path / "cut", "eval", "loss") == _curve(tmp_path / "full", "eval", "loss")
+    assert resumed["eval"] == full["eval"] and resumed["step"] == 8
+    assert set(full["eval"]["channels"]) == {"de", "en", "es", "fr", "it", "ja", "ru", "zh"}
+    assert full["eval"]["overall"]["loss"] < np.log(300)
+    assert sorted(p.name for p in (tmp_path / "full" / "checkpoints").iterdir()) == ["step_00000004",
+                                                                                     "step_00000008"]
+    assert (tmp_path / "full" / "tensorboard").is_dir() and full["tokens"] == 8 * 4 * 2 * 32
+
+
+def test_weights_and_caps_reach_the_run(tokens, tmp_path):
+    result = train(_config(tokens, tmp_path / "mix", "run.steps=2", "eval.every=0",
+                           "data.weights={zh: 4, en: 4, ja: 2, de: 4}", "data.caps={de: 0.15}"))
+    assert result["mixture"] == pytest.approx({"zh": 0.34, "en": 0.34, "ja": 0.17, "de": 0.15})
+
+
+def test_cli_errors_are_one_line(tokens, tmp_path, capsys):
+    from trainer.train import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TINY.read_text().replace("  n_layers: 2", "  n_layer: 2"))
+    assert main(["--config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {bad}:") and "model.n_layer" in err and err.count("\n") == 1
+    assert main(["--config", str(TINY), "--set", f"data.tokens={tokens}", "--set", "data.inputs=[]",
+                 "--set", f"run.out={tmp_path / 'r'}", "--set", "data.weights={klingon: 1}"]) == 2
+    assert "no training data: klingon" in capsys.readouterr().err
