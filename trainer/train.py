@@ -17,7 +17,6 @@ import shutil
 import sys
 import time
 import warnings
-from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -30,6 +29,7 @@ from trainer.mixture import MixtureSampler, mixture_probs
 from trainer.model import IGNORE_INDEX, Transformer, count_params
 from trainer.monitor import Monitor, SpikeDetector
 from trainer.schedule import lr_at
+from trainer.step import make_accelerator, make_optimizer, optimizer_step
 
 DONE = "checkpoint.done"
 
@@ -50,22 +50,6 @@ class RunState:
         self.spikes.load_state_dict(state["spikes"])
 
 
-def _accelerator(cfg: TrainConfig):
-    from accelerate import Accelerator
-
-    precision = cfg.run.precision
-    if precision == "auto":
-        precision = "bf16" if torch.cuda.is_available() else "fp32"
-    plugin = None
-    if cfg.run.distributed == "fsdp":
-        from accelerate import FullyShardedDataParallelPlugin
-
-        plugin = FullyShardedDataParallelPlugin(fsdp_version=2, reshard_after_forward=True,
-                                                auto_wrap_policy="transformer_based_wrap",
-                                                transformer_cls_names_to_wrap=["Block"])
-    return Accelerator(mixed_precision="no" if precision == "fp32" else "bf16", fsdp_plugin=plugin)
-
-
 def _data(cfg: TrainConfig, accelerator) -> TokenData:
     if cfg.data.inputs and accelerator.is_main_process:
         from trainer.pack import pack
@@ -74,14 +58,6 @@ def _data(cfg: TrainConfig, accelerator) -> TokenData:
              cfg.data.workers)
     accelerator.wait_for_everyone()
     return TokenData(cfg.data.tokens)
-
-
-def _optimizer(model: torch.nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:
-    params = {id(p): p for p in model.parameters() if p.requires_grad}.values()
-    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.optim.weight_decay},
-              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=cfg.optim.lr, betas=cfg.optim.betas, eps=cfg.optim.eps,
-                             fused=device.type == "cuda")
 
 
 def _latest_checkpoint(ckpt_dir: Path) -> Path | None:
@@ -130,7 +106,7 @@ def _loss_ppl(total: float, count: float) -> dict:
 
 def train(cfg: TrainConfig, stop_at: int | None = None) -> dict:
     """Run (or resume) training; return final metrics, held-out losses per channel and where logs are."""
-    accelerator = _accelerator(cfg)
+    accelerator = make_accelerator(cfg.run.precision, cfg.run.distributed)
     out = Path(cfg.run.out)
     data = _data(cfg, accelerator)
     if data.vocab_size > cfg.model.vocab_size:
@@ -146,7 +122,8 @@ def train(cfg: TrainConfig, stop_at: int | None = None) -> dict:
     n_params = count_params(model)
     if cfg.run.compile:
         model.compile()
-    optimizer = _optimizer(model, cfg, accelerator.device)
+    o = cfg.optim
+    optimizer = make_optimizer(model, o.lr, o.betas, o.eps, o.weight_decay, accelerator.device)
     model, optimizer = accelerator.prepare(model, optimizer)
     accelerator.register_for_checkpointing(state)
     ckpt_dir = out / "checkpoints"
@@ -207,19 +184,10 @@ def _loop(cfg, accelerator, model, optimizer, state, train_streams, heldout, mon
         lr = lr_at(state.step, cfg.run.steps, cfg.optim.lr, cfg.schedule)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        loss_sum = torch.zeros((), device=accelerator.device)
-        for micro in range(cfg.data.grad_accum):
-            picks = state.sampler.take(cfg.data.micro_batch * world)[rank::world]
-            x, y = (v.to(accelerator.device, non_blocking=True) for v in batch(train_streams, picks, t))
-            sync = micro == cfg.data.grad_accum - 1
-            with nullcontext() if sync else accelerator.no_sync(model):
-                loss = model(x, y)
-                accelerator.backward(loss / cfg.data.grad_accum)
-            loss_sum += loss.detach()
-        norm = accelerator.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip or float("inf"))
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        loss_val = accelerator.reduce(loss_sum / cfg.data.grad_accum, "mean").item()
+        micro_batches = (batch(train_streams, state.sampler.take(cfg.data.micro_batch * world)[rank::world], t)
+                         for _ in range(cfg.data.grad_accum))
+        loss_val, norm = optimizer_step(accelerator, model, optimizer, micro_batches, cfg.data.grad_accum,
+                                        cfg.optim.grad_clip)
         state.step += 1
         state.tokens += step_tokens
         if not first:  # .item() above waited for the device, so this is the step's real time
@@ -234,9 +202,9 @@ def _loop(cfg, accelerator, model, optimizer, state, train_streams, heldout, mon
             tok_s = timed_steps * step_tokens / timed_s if timed_steps else None
             timed_steps, timed_s = 0, 0.0
             util = mfu(tok_s, flops_tok, peak, world) if tok_s else None
-            last.update(grad_norm=float(norm), tokens_per_s=tok_s, mfu=util)
+            last.update(grad_norm=norm, tokens_per_s=tok_s, mfu=util)
             monitor.record("train", state.step, dict(last, tokens=state.tokens),
-                           f"step {state.step:>6} | loss {loss_val:.4f} | lr {lr:.2e} | grad {float(norm):.3f}"
+                           f"step {state.step:>6} | loss {loss_val:.4f} | lr {lr:.2e} | grad {norm:.3f}"
                            + (f" | {tok_s:,.0f} tok/s" if tok_s else "") + (f" | MFU {util:.1%}" if util else ""))
         if cfg.eval.every and state.step % cfg.eval.every == 0:
             last["eval"], last["eval_step"] = evaluate(model, heldout, cfg, accelerator), state.step
