@@ -24,7 +24,8 @@ def make_accelerator(precision: str, distributed: str):
         plugin = FullyShardedDataParallelPlugin(fsdp_version=2, reshard_after_forward=True,
                                                 auto_wrap_policy="transformer_based_wrap",
                                                 transformer_cls_names_to_wrap=["Block"])
-    return Accelerator(mixed_precision="no" if precision == "fp32" else "bf16", fsdp_plugin=plugin)
+    return Accelerator(mixed_precision="no" if precision == "fp32" else "bf16", fsdp_plugin=plugin,
+                       cpu=not torch.cuda.is_available())  # cpu=True lets torchrun start gloo processes on CPU
 
 
 def make_optimizer(model: torch.nn.Module, lr: float, betas: tuple[float, float], eps: float,
