@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import shutil
 import sys
 import time
@@ -231,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, InputError, MixtureError, PackError) as err:
         return error(err)
     ev = result["eval"]["overall"]
-    print(f"done: step {result['step']}, held-out loss {ev['loss']:.4f} (ppl {ev['ppl']:.2f}) -> {result['out']}")
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"done: step {result['step']}, held-out loss {ev['loss']:.4f} (ppl {ev['ppl']:.2f}) -> {result['out']}")
     return 0
 
 
