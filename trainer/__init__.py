@@ -1,4 +1,2 @@
-"""The pretraining trainer for data ablations (tokenizer, packed data, LLaMA-style model, Accelerate training).
-
-Not built yet: it is the subject of its own issue. The package exists so the project layout and install are final.
-"""
+"""The pretraining trainer for data ablations: tokenizer, packed token data with mixtures, a LLaMA-style model,
+Accelerate training with per-channel evaluation, and a run-size estimator. See docs/trainer.md."""
