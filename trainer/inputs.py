@@ -1,7 +1,8 @@
 """Finding the parquet shards a run reads, and reading their documents in batches.
 
 An input is a parquet file, a folder (every ``*.parquet`` below it, e.g. a job's ``kept/``), a glob, or a
-``manifest.json`` holding ``{"shards": [...]}`` (or a bare list) of paths relative to the manifest.
+``manifest.json`` holding ``{"shards": [...]}`` (or a bare list) of paths relative to the manifest, or of
+entries ``{"path": ...}`` as the pipeline's shards stage writes them.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ def _expand(item: str) -> list[Path]:
         shards = listed.get("shards") if isinstance(listed, dict) else listed
         if not isinstance(shards, list):
             raise InputError(f"{item}: a manifest holds a list of shards or {{\"shards\": [...]}}")
-        return [p for s in shards for p in _expand(str(path.parent / s))]
+        names = [s["path"] if isinstance(s, dict) else s for s in shards]  # pipeline manifests hold entries
+        return [p for name in names for p in _expand(str(path.parent / name))]
     if path.is_dir():
         return sorted(p for p in path.rglob("*.parquet") if not p.name.startswith(("_", ".")))
     if path.is_file():
