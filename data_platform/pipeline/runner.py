@@ -2,7 +2,8 @@
 
 A stage is skipped when its folder holds ``_COMPLETE`` and a ``stage.json`` with the fingerprint computed now;
 otherwise its folder is cleared, ``stage.json`` written, and the stage run (its ``_COMPLETE`` comes last). As
-each fingerprint includes the previous one, a changed stage invalidates itself and every later stage. At the
+each fingerprint includes the previous one, a changed stage invalidates itself and every later stage; once a
+stage has run, every later stage runs too (its input was rewritten). At the
 end the whole run is summarized in ``stats.json`` and ``report.html``, and a recipe ending in shards gets
 ``manifest.json`` and the ``README.md`` dataset card.
 """
@@ -75,12 +76,12 @@ def run_pipeline(spark, recipe: Recipe, output: str, log: Callable[[str], None] 
     inputs_fp = FP.input_fingerprint(spark, [f for fs_ in found.files.values() for f in fs_],
                                      recipe.spec.input_fingerprint)
     _remove_stale(spark, out, {f"{i:02d}-{s.name}" for i, s in enumerate(recipe.stages)})
-    previous, inputs, results = inputs_fp["sha256"], recipe.inputs, []
+    previous, inputs, results, rerun = inputs_fp["sha256"], recipe.inputs, [], False
     for i, stage in enumerate(recipe.stages):
         folder = stage_folder(out, i, stage.name)
         fingerprint = FP.digest({"kind": stage.kind, "config": stage.config, "previous": previous})
         t0 = time.time()
-        if _is_current(spark, folder, fingerprint):
+        if not rerun and _is_current(spark, folder, fingerprint):
             stats, ran = json.loads(read_text(spark, f"{folder}/stats.json")), False
             log(f"stage {i:02d}-{stage.name}: complete, skipped")
         else:
@@ -90,7 +91,7 @@ def run_pipeline(spark, recipe: Recipe, output: str, log: Callable[[str], None] 
             writers.write_text(spark, f"{folder}/{STAGE_FILE}", json.dumps(
                 {"name": stage.name, "kind": stage.kind, "fingerprint": fingerprint, "previous": previous,
                  "config": FP.canonical(stage.config)}, indent=2, ensure_ascii=False))
-            stats, ran = REGISTRY[stage.kind].run(spark, inputs, folder, stage.config), True
+            stats, ran, rerun = REGISTRY[stage.kind].run(spark, inputs, folder, stage.config), True, True
             if not stats["accounting"]["ok"]:
                 raise PipelineError(f"stage {stage.name}: {stats['accounting']['input']} documents in, "
                                     f"{stats['accounting']['kept_plus_dropped']} out")
