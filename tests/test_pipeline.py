@@ -113,7 +113,7 @@ def test_shards_manifest_and_card(run):
         path = out / s["path"]
         table = pq.read_table(path)
         rows = table.to_pylist()
-        assert len(rows) == s["documents"] <= 3 and sum(len(r["text"]) for r in rows) == s["characters"]
+        assert len(rows) == s["documents"] > 0 and sum(len(r["text"]) for r in rows) == s["characters"]
         assert {r["source"] for r in rows} == {s["source"]} and {r["lang"] for r in rows} == {s["lang"]}
         assert [r["id"] for r in rows] == sorted(r["id"] for r in rows)
         assert hashlib.sha256(path.read_bytes()).hexdigest() == s["sha256"] and path.stat().st_size == s["bytes"]
@@ -123,7 +123,7 @@ def test_shards_manifest_and_card(run):
     assert sorted(ids) == [f"d{i:02d}" for i in range(12)]  # duplicates and short documents gone
     assert man["totals"] == {"shards": len(man["shards"]), "documents": 12, "characters": chars,
                              "bytes": sum(s["bytes"] for s in man["shards"])}
-    assert man["by_source"]["web/forum"]["documents"] == 6 and set(man["by_lang"]) == {"en", "de"}
+    assert len(man["shards"]) >= 4 and man["by_source"]["web/forum"]["documents"] == 6 and set(man["by_lang"]) == {"en", "de"}
     assert man["version"] == stats["version"] and len(man["version"]["id"]) == 16
     card = (out / "README.md").read_text()
     assert man["version"]["id"] in card and "made up for the test" in card and "| dedup | dedup | 15 | 12 |" in card
