@@ -123,7 +123,8 @@ def test_shards_manifest_and_card(run):
     assert sorted(ids) == [f"d{i:02d}" for i in range(12)]  # duplicates and short documents gone
     assert man["totals"] == {"shards": len(man["shards"]), "documents": 12, "characters": chars,
                              "bytes": sum(s["bytes"] for s in man["shards"])}
-    assert len(man["shards"]) >= 4 and man["by_source"]["web/forum"]["documents"] == 6 and set(man["by_lang"]) == {"en", "de"}
+    assert len(man["shards"]) >= 4 and man["by_source"]["web/forum"]["documents"] == 6
+    assert set(man["by_lang"]) == {"en", "de"}
     assert man["version"] == stats["version"] and len(man["version"]["id"]) == 16
     card = (out / "README.md").read_text()
     assert man["version"]["id"] in card and "made up for the test" in card and "| dedup | dedup | 15 | 12 |" in card
