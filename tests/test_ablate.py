@@ -20,7 +20,7 @@ from nbclient import NotebookClient
 from data_platform.yaml_lines import ConfigError
 from tests.conftest import REPO, SAMPLE
 from trainer import compare
-from trainer.ablate import main, run_ablation
+from trainer.ablate import main
 from trainer.ablation_config import load_ablation
 from trainer.data import TokenData
 from trainer.tokenizer import load
