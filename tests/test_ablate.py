@@ -104,8 +104,8 @@ def test_comparison_has_every_version_source_and_seed(ablation):
     delta = result["deltas"]["cleaned"]
     assert set(delta["channels"]) == sources
     assert delta["overall"]["verdict"] in {compare.BETTER, compare.WORSE, compare.NOISE}
-    gap = result["versions"]["cleaned"]["overall"]["loss"]["mean"] - result["versions"]["raw"]["overall"]["loss"]["mean"]
-    assert delta["overall"]["delta"] == pytest.approx(gap)
+    losses = {name: v["overall"]["loss"]["mean"] for name, v in result["versions"].items()}
+    assert delta["overall"]["delta"] == pytest.approx(losses["cleaned"] - losses["raw"])
     md = (out / "comparison.md").read_text()
     assert "| raw | - | 2 |" in md and "| cleaned | cleaned0123456789 | 2 |" in md and "## Per source" in md
     assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -101,10 +101,10 @@ def run_overrides(cfg: AblationConfig, version: VersionSpec, seed: int, steps: i
     """The overrides that turn the one training config into the run of ``version`` x ``seed``: everything but
     the data, the seed and the folders is the same for every run."""
     out = Path(cfg.out)
-    values = {"data.inputs": version.inputs, "data.tokenizer": tokenizer_path(cfg), "data.tokens": str(out / "tokens" /
-              version.name), "data.exclude": eval_inputs(cfg), "data.heldout_docs": 0, "data.seed": seed,
-              "run.seed": seed, "run.steps": steps, "run.out": str(run_dir(out, version.name, seed)),
-              "eval.tokens": str(out / "tokens" / "eval"), "eval.every": eval_every,
+    values = {"data.inputs": version.inputs, "data.tokenizer": tokenizer_path(cfg),
+              "data.tokens": str(out / "tokens" / version.name), "data.exclude": eval_inputs(cfg),
+              "data.heldout_docs": 0, "data.seed": seed, "run.seed": seed, "run.steps": steps,
+              "run.out": str(run_dir(out, version.name, seed)), "eval.tokens": str(out / "tokens" / "eval"), "eval.every": eval_every,
               "eval.max_sequences": eval_sequences}
     if version.weights is not None:
         values["data.weights"] = version.weights
