@@ -104,8 +104,8 @@ def run_overrides(cfg: AblationConfig, version: VersionSpec, seed: int, steps: i
     values = {"data.inputs": version.inputs, "data.tokenizer": tokenizer_path(cfg),
               "data.tokens": str(out / "tokens" / version.name), "data.exclude": eval_inputs(cfg),
               "data.heldout_docs": 0, "data.seed": seed, "run.seed": seed, "run.steps": steps,
-              "run.out": str(run_dir(out, version.name, seed)), "eval.tokens": str(out / "tokens" / "eval"), "eval.every": eval_every,
-              "eval.max_sequences": eval_sequences}
+              "run.out": str(run_dir(out, version.name, seed)), "eval.tokens": str(out / "tokens" / "eval"),
+              "eval.every": eval_every, "eval.max_sequences": eval_sequences}
     if version.weights is not None:
         values["data.weights"] = version.weights
     return [*cfg.training.overrides, *(f"{k}={json.dumps(v)}" for k, v in values.items())]
