@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import lxml.html
 import nbformat
@@ -144,6 +146,19 @@ def test_rerun_skips_complete_runs_and_resumes_an_interrupted_one(ablation):
     assert (cut / "final.json").stat().st_mtime_ns != before[cut] and (cut / "_COMPLETE").exists()
     assert compare.eval_curve(cut / "metrics.jsonl", 128) == curve  # resumed at step 8, same curve
     assert json.loads((out / "comparison.json").read_text())["versions"] == first["versions"]
+
+
+def test_two_processes_run_the_same_loop(ablation, tmp_path):
+    """Under a launcher (torchrun, gloo on CPU) every process runs every run; steps follow the world size."""
+    config = _ablation_yaml(ablation["root"], tmp_path / "ddp", "ddp", seeds=[0], token_budget=32 * 4 * 4)
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m",
+                           "trainer.ablate", "--config", config], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads((tmp_path / "ddp" / "comparison.json").read_text())
+    assert result["steps"] == 2 and result["tokens_per_run"] == 2 * 2 * 32 * 4
+    assert result["deltas"]["cleaned"]["overall"]["verdict"] == compare.ONE_SEED
+    assert done.stdout.count("# Ablation comparison") == 1  # printed by rank 0 only
 
 
 def test_a_folder_with_other_settings_is_refused(ablation, capsys):
