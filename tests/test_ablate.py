@@ -113,6 +113,33 @@ def test_comparison_has_every_version_source_and_seed(ablation):
     assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def _flat(tree: dict, prefix: str = "") -> dict:
+    return {k: v for key, value in tree.items() for k, v in (
+        _flat(value, f"{prefix}{key}.").items() if isinstance(value, dict) else [(f"{prefix}{key}", value)])}
+
+
+def test_runs_differ_only_in_data_seed_and_folders(ablation):
+    runs = ablation["out"] / "runs"
+    configs = {(v, s): _flat(json.loads((runs / v / f"seed{s}" / "config.json").read_text()))
+               for v in ("raw", "cleaned") for s in (0, 1)}
+    base = configs["raw", 0]
+    differing = {k for c in configs.values() for k in base if c[k] != base[k]}
+    assert differing == {"data.inputs", "data.tokens", "data.seed", "run.seed", "run.out"}
+    assert base["data.exclude"] == [str(ablation["out"] / "eval" / "heldout.parquet")]
+    assert base["eval.tokens"] == str(ablation["out"] / "tokens" / "eval") and base["data.heldout_docs"] == 0
+
+
+def test_version_weights_reach_its_runs(ablation):
+    from trainer.ablate import run_overrides
+    from trainer.config import load_config
+
+    cfg = load_ablation(ablation["config"])
+    version = cfg.versions[1].model_copy(update={"weights": {"debian-doc/debian-faq": 3.0}})
+    train_cfg = load_config(cfg.training.config, run_overrides(cfg, version, 7, 5, 1, 4))
+    assert train_cfg.data.weights == {"debian-doc/debian-faq": 3.0} and train_cfg.run.seed == 7
+    assert train_cfg.run.steps == 5 and train_cfg.data.seq_len == 32  # the ablation's overrides stay
+
+
 def test_eval_documents_never_reach_training(ablation):
     out, docs = ablation["out"], ablation["docs"]
     heldout = pq.read_table(out / "eval" / "heldout.parquet").to_pandas()
