@@ -163,6 +163,8 @@ def test_rerun_skips_complete_runs_and_resumes_an_interrupted_one(ablation):
     runs = sorted(out.glob("runs/*/seed*"))
     assert len(runs) == 4 and all((r / "_COMPLETE").exists() for r in runs)
     before = {r: (r / "final.json").stat().st_mtime_ns for r in runs}
+    fixed = [out / "eval" / "heldout.parquet", out / "tokens" / "raw" / "index.json"]
+    fixed_before = [p.stat().st_mtime_ns for p in fixed]
     cut = out / "runs" / "cleaned" / "seed1"
     curve = compare.eval_curve(cut / "metrics.jsonl", 128)
     (cut / "_COMPLETE").unlink()
@@ -170,6 +172,7 @@ def test_rerun_skips_complete_runs_and_resumes_an_interrupted_one(ablation):
     first = json.loads((out / "comparison.json").read_text())
     assert main(["--config", ablation["config"]]) == 0
     assert all((r / "final.json").stat().st_mtime_ns == before[r] for r in runs if r != cut)
+    assert [p.stat().st_mtime_ns for p in fixed] == fixed_before  # evaluation set and tokens reused
     assert (cut / "final.json").stat().st_mtime_ns != before[cut] and (cut / "_COMPLETE").exists()
     assert compare.eval_curve(cut / "metrics.jsonl", 128) == curve  # resumed at step 8, same curve
     assert json.loads((out / "comparison.json").read_text())["versions"] == first["versions"]

@@ -91,9 +91,12 @@ def prepare_eval(cfg: AblationConfig, channel: str) -> None:
         names = pq.ParquetFile(f).schema_arrow.names
         t = pq.read_table(f, columns=[c for c in ("id", "text", "source", "lang") if c in names])
         tables.append(t.filter(pc.is_in(pc.cast(t["id"], pa.string()), value_set=pa.array(sorted(ids), pa.string()))))
+    table = pa.concat_tables(tables, promote_options="default").sort_by("id")
     target = Path(eval_inputs(cfg)[0])
+    if target.exists() and pq.read_table(target).equals(table):
+        return  # unchanged: keep the file its packed tokens were fingerprinted from
     target.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.concat_tables(tables, promote_options="default").sort_by("id"), target)
+    pq.write_table(table, target)
 
 
 def run_overrides(cfg: AblationConfig, version: VersionSpec, seed: int, steps: int, eval_every: int,
