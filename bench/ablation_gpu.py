@@ -12,7 +12,9 @@ tokenizer is a ``tokenizer.json`` (e.g. the one an ablation on CPU trained in ``
     python bench/ablation_gpu.py ... --tiny --work /tmp/abl_tiny --out /tmp/abl_tiny_result   # CPU path check
 
 Defaults: 20M training tokens per run (610 steps of 32 x 1024), seeds 0 1 2, eval on 20 documents per source
-(removed from every version's training data): about 5 minutes on one H100 (six runs, eager).
+(removed from every version's training data): about 5 minutes on one H100 (six runs, eager). ``bench.md`` lists
+the epochs each run read: far beyond ~4 (a small corpus), the comparison measures memorisation more than data
+quality; lower ``--tokens`` or use bigger inputs.
 """
 
 from __future__ import annotations
@@ -82,14 +84,17 @@ def report(args: argparse.Namespace, result: dict, wall: float, argv: list[str])
              f"Code: {git_state()}. Machine: " + ", ".join(f"{k} {v}" for k, v in machine().items()) + ".", "",
              f"{len(result['versions'])} versions x {len(result['seed_list'])} seeds, {result['params']:,} "
              f"parameters, {result['tokens_per_run']:,} tokens per run ({result['steps']} steps); wall time "
-             f"{wall:.0f} s for everything (tokenization, training, evaluation, checkpoints).", "",
-             "| version | seed | tokens/s | MFU | final held-out loss |", "|---|---|---|---|---|"]
+             f"{wall:.0f} s for everything (tokenization, training, evaluation, checkpoints; runs already complete in "
+             f"{args.work} are skipped).", "",
+             "| version | seed | tokens/s | MFU | epochs (most-read channel) | final held-out loss |",
+             "|---|---|---|---|---|---|"]
     for name, v in result["versions"].items():
         for run in v["runs"]:
             final = json.loads((Path(run) / "final.json").read_text())
             tok_s, util = final.get("tokens_per_s"), final.get("mfu")
+            epochs = max(final["epochs"].values())
             lines.append(f"| {name} | {Path(run).name} | {f'{tok_s:,.0f}' if tok_s else '-'} | "
-                         f"{f'{util:.1%}' if util else '-'} | {final['eval']['overall']['loss']:.4f} |")
+                         f"{f'{util:.1%}' if util else '-'} | {epochs:.2f} | {final['eval']['overall']['loss']:.4f} |")
     return "\n".join(lines) + "\n\nThe comparison: `comparison.md` (verdict rule inside), `curves.png`.\n"
 
 
