@@ -26,6 +26,8 @@ class DataConfig(_Section):
     inputs: list[str] = Field([], description="parquet files, folders, globs or manifest.json; packed when "
                                               "the token folder is not complete")
     tokenizer: str | None = Field(None, description="tokenizer.json used to pack 'inputs'")
+    exclude: list[str] = Field([], description="parquet inputs whose document ids are left out of packing "
+                                               "(e.g. a common evaluation set)")
     channel: Literal["source", "lang"] = Field("source", description="column that names a mixture channel")
     heldout_docs: int = Field(200, ge=0, description="documents per channel held out for evaluation")
     weights: dict[str, float] | None = Field(None, description="mixture weights per channel; none = by size")
@@ -66,6 +68,8 @@ class ScheduleConfig(_Section):
 
 class EvalConfig(_Section):
     every: int = Field(0, ge=0, description="evaluate every N steps (0: only at the end)")
+    tokens: str | None = Field(None, description="a token folder packed (same tokenizer) from a common evaluation "
+                                                 "set: all its documents are evaluated instead of data's held-out")
     max_sequences: int = Field(64, gt=0, description="held-out sequences per channel")
     batch_size: int = Field(8, gt=0)
 

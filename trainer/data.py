@@ -73,10 +73,13 @@ class TokenData:
         return self.index["vocab_size"]
 
     def stream(self, channel: str, split: str) -> TokenStream:
-        return TokenStream(self.root, self.index["channels"][channel][split]["files"], self.pad_id)
+        """One channel's stream of a split; ``all`` reads the train then the held-out files."""
+        entry = self.index["channels"][channel]
+        files = entry["train"]["files"] + entry["heldout"]["files"] if split == "all" else entry[split]["files"]
+        return TokenStream(self.root, files, self.pad_id)
 
     def streams(self, split: str) -> dict[str, TokenStream]:
-        """Non-empty streams of a split, by channel."""
+        """Non-empty streams of a split (train, heldout or all), by channel."""
         out = {c: self.stream(c, split) for c in self.channels}
         return {c: s for c, s in out.items() if s.n_tokens > 1}
 

@@ -44,13 +44,19 @@ def channel_dir(name: str) -> str:
     return f"{re.sub(r'[^A-Za-z0-9._-]+', '_', name)[:60]}-{hashlib.blake2b(name.encode(), digest_size=4).hexdigest()}"
 
 
-def pick_heldout(files: list[Path], channel: str, per_channel: int) -> dict[str, set[str]]:
-    """Ids held out per channel: the ``per_channel`` smallest id hashes, at most half of the channel's docs."""
+def pick_heldout(files: list[Path], channel: str, per_channel: int,
+                 exclude: frozenset[str] = frozenset()) -> dict[str, set[str]]:
+    """Ids held out per channel: the ``per_channel`` smallest id hashes, at most half of the channel's docs
+    (excluded ids are never picked)."""
     heaps: dict[str, list[tuple[int, str]]] = {}
     counts: dict[str, int] = {}
+    if per_channel == 0:
+        return {}
     for path in files:
         for batch in read_columns(path, ["id", channel]):
             for doc_id, key in zip(batch["id"], batch[channel]):
+                if str(doc_id) in exclude:
+                    continue
                 key = key or "unknown"
                 counts[key] = counts.get(key, 0) + 1
                 heap = heaps.setdefault(key, [])
@@ -68,23 +74,27 @@ def _worker_init(single_thread: bool) -> None:
 
 
 def pack_shard(path: Path, shard: int, tokenizer_path: str, channel: str, heldout: dict[str, set[str]],
-               out: Path) -> dict:
-    """Tokenize one parquet file into per-(split, channel) streams; return documents and tokens per stream."""
+               out: Path, exclude: frozenset[str] = frozenset()) -> dict:
+    """Tokenize one parquet file into per-(split, channel) streams, leaving out the ``exclude`` ids; return
+    documents and tokens per stream and the number of rows excluded."""
     from trainer.tokenizer import EOS, load
 
     tok = load(tokenizer_path)
     eos = tok.token_to_id(EOS)
     dtype = np.uint16 if tok.get_vocab_size() <= 1 << 16 else np.uint32
     streams: dict[tuple[str, str], list[np.ndarray]] = {}
-    rows = 0
+    rows = excluded = 0
     for batch in read_columns(path, ["id", "text", channel]):
-        texts = [t or "" for t in batch["text"]]
-        rows += len(texts)
-        for doc_id, key, enc in zip(batch["id"], batch[channel], tok.encode_batch(texts, add_special_tokens=False)):
+        rows += len(batch["id"])
+        keep = [i for i, doc_id in enumerate(batch["id"]) if str(doc_id) not in exclude]
+        excluded += len(batch["id"]) - len(keep)
+        texts = [batch["text"][i] or "" for i in keep]
+        encoded = tok.encode_batch(texts, add_special_tokens=False)
+        for doc_id, key, enc in zip((batch["id"][i] for i in keep), (batch[channel][i] for i in keep), encoded):
             key = key or "unknown"
             split = "heldout" if str(doc_id) in heldout.get(key, ()) else "train"
             streams.setdefault((split, key), []).append(np.array(enc.ids + [eos], dtype=dtype))
-    stats: dict = {"rows": rows, "streams": []}
+    stats: dict = {"rows": rows, "excluded": excluded, "streams": []}
     for (split, key), parts in sorted(streams.items()):
         rel = f"{split}/{channel_dir(key)}/{shard:05d}.npy"
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -95,22 +105,33 @@ def pack_shard(path: Path, shard: int, tokenizer_path: str, channel: str, heldou
     return stats
 
 
-def fingerprint(files: list[Path], tokenizer_path: str, channel: str, heldout_docs: int) -> dict:
+def fingerprint(files: list[Path], tokenizer_path: str, channel: str, heldout_docs: int,
+                exclude: frozenset[str] = frozenset()) -> dict:
     """What a packing depends on; a complete folder with another fingerprint is a different data version."""
     tok_sha = hashlib.sha256(Path(tokenizer_path).read_bytes()).hexdigest()
-    return {"inputs": [[str(p), p.stat().st_size] for p in files], "tokenizer_sha256": tok_sha,
-            "channel": channel, "heldout_docs": heldout_docs}
+    fp = {"inputs": [[str(p), p.stat().st_size] for p in files], "tokenizer_sha256": tok_sha,
+          "channel": channel, "heldout_docs": heldout_docs}
+    if exclude:
+        fp["exclude_sha256"] = hashlib.sha256("\n".join(sorted(exclude)).encode("utf-8")).hexdigest()
+    return fp
+
+
+def read_ids(inputs: list[str]) -> frozenset[str]:
+    """The document ids of parquet inputs (e.g. an evaluation set to keep out of training)."""
+    return frozenset(str(i) for path in resolve(inputs) for batch in read_columns(path, ["id"]) for i in batch["id"])
 
 
 def pack(inputs: list[str], tokenizer_path: str, out: str | Path, channel: str = "source",
-         heldout_docs: int = 200, workers: int = 0, overwrite: bool = False) -> dict:
-    """Pack the inputs into ``out`` (reusing a complete folder packed from the same inputs); return the index."""
+         heldout_docs: int = 200, workers: int = 0, overwrite: bool = False, exclude: list[str] = ()) -> dict:
+    """Pack the inputs into ``out`` (reusing a complete folder packed from the same inputs); return the index.
+    Documents whose ids appear in the ``exclude`` inputs are left out (counted as ``excluded``)."""
     from trainer.tokenizer import BOS, EOS, PAD, load
 
     out = Path(out)
     files = resolve(inputs)
     tok = load(tokenizer_path)
-    fp = fingerprint(files, tokenizer_path, channel, heldout_docs)
+    skip = read_ids(list(exclude)) if exclude else frozenset()
+    fp = fingerprint(files, tokenizer_path, channel, heldout_docs, skip)
     if (out / COMPLETE).exists() and not overwrite:
         index = json.loads((out / INDEX).read_text())
         if index["fingerprint"] != fp:
@@ -120,8 +141,8 @@ def pack(inputs: list[str], tokenizer_path: str, out: str | Path, channel: str =
     for name in (*SPLITS, INDEX, COMPLETE):
         shutil.rmtree(out / name, ignore_errors=True) if (out / name).is_dir() else (out / name).unlink(True)
     out.mkdir(parents=True, exist_ok=True)
-    heldout = pick_heldout(files, channel, heldout_docs)
-    jobs = [(p, i, tokenizer_path, channel, heldout, out) for i, p in enumerate(files)]
+    heldout = pick_heldout(files, channel, heldout_docs, skip)
+    jobs = [(p, i, tokenizer_path, channel, heldout, out, skip) for i, p in enumerate(files)]
     workers = min(workers or os.cpu_count() or 1, len(files))
     if workers > 1:
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_worker_init,
@@ -145,10 +166,11 @@ def _index(results: list[dict], fp: dict, vocab_size: int, specials: dict[str, i
             split["tokens"] += s["tokens"]
             split["files"].append([s["file"], s["tokens"]])
     rows = sum(r["rows"] for r in results)
+    excluded = sum(r["excluded"] for r in results)
     docs = sum(c[s]["docs"] for c in channels.values() for s in SPLITS)
-    if docs != rows:  # accounting: every input row is in exactly one split
-        raise PackError(f"accounting failed: {rows} rows read, {docs} documents packed")
-    return {"version": 1, "rows": rows, "vocab_size": vocab_size, "special_ids": specials,
+    if docs + excluded != rows:  # accounting: every input row is in exactly one split, or excluded
+        raise PackError(f"accounting failed: {rows} rows read, {docs} documents packed, {excluded} excluded")
+    return {"version": 1, "rows": rows, "excluded": excluded, "vocab_size": vocab_size, "special_ids": specials,
             "dtype": "uint16" if vocab_size <= 1 << 16 else "uint32", "channels": channels, "fingerprint": fp}
 
 
@@ -163,10 +185,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--heldout-docs", type=int, default=200, help="held-out documents per channel")
     p.add_argument("--workers", type=int, default=0, help="processes (default: one per CPU)")
     p.add_argument("--overwrite", action="store_true", help="repack a complete folder")
+    p.add_argument("--exclude", nargs="+", default=[], help="parquet inputs whose document ids are left out")
     args = p.parse_args(argv)
     try:
         index = pack(args.inputs, args.tokenizer, args.out, args.channel, args.heldout_docs, args.workers,
-                     args.overwrite)
+                     args.overwrite, args.exclude)
     except (InputError, PackError, OSError) as err:
         return error(err)
     for name, c in sorted(index["channels"].items()):

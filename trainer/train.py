@@ -56,7 +56,7 @@ def _data(cfg: TrainConfig, accelerator) -> TokenData:
         from trainer.pack import pack
 
         pack(cfg.data.inputs, cfg.data.tokenizer, cfg.data.tokens, cfg.data.channel, cfg.data.heldout_docs,
-             cfg.data.workers)
+             cfg.data.workers, exclude=cfg.data.exclude)
     accelerator.wait_for_everyone()
     return TokenData(cfg.data.tokens)
 
@@ -105,15 +105,27 @@ def _loss_ppl(total: float, count: float) -> dict:
     return {"loss": loss, "ppl": math.exp(min(loss, 50.0)), "tokens": int(count)}
 
 
-def train(cfg: TrainConfig, stop_at: int | None = None) -> dict:
-    """Run (or resume) training; return final metrics, held-out losses per channel and where logs are."""
+def _eval_streams(cfg: TrainConfig, data: TokenData) -> dict[str, TokenStream]:
+    """The held-out split of the training data, or every document of ``eval.tokens`` (same tokenizer)."""
+    if cfg.eval.tokens is None:
+        return data.streams("heldout")
+    common = TokenData(cfg.eval.tokens)
+    if common.index["fingerprint"]["tokenizer_sha256"] != data.index["fingerprint"]["tokenizer_sha256"]:
+        raise ConfigError(f"eval.tokens {cfg.eval.tokens} was packed with another tokenizer than data.tokens")
+    return common.streams("all")
+
+
+def train(cfg: TrainConfig, stop_at: int | None = None, end_training: bool = True) -> dict:
+    """Run (or resume) training; return final metrics, held-out losses per channel and where logs are.
+
+    ``end_training=False`` keeps the process group alive for a further run in the same processes (ablations)."""
     accelerator = make_accelerator(cfg.run.precision, cfg.run.distributed)
     out = Path(cfg.run.out)
     data = _data(cfg, accelerator)
     if data.vocab_size > cfg.model.vocab_size:
         raise ConfigError(f"the tokenizer has {data.vocab_size} tokens, model.vocab_size is {cfg.model.vocab_size}")
     t, world = cfg.data.seq_len, accelerator.num_processes
-    train_streams, heldout = data.streams("train"), data.streams("heldout")
+    train_streams, heldout = data.streams("train"), _eval_streams(cfg, data)
     sizes = {c: s.n_sequences(t) for c, s in train_streams.items()}
     probs = mixture_probs(sizes, cfg.data.weights, cfg.data.caps)
     state = RunState(MixtureSampler(sizes, probs, cfg.data.seed), SpikeDetector(cfg.log.spike_factor,
@@ -149,7 +161,8 @@ def train(cfg: TrainConfig, stop_at: int | None = None) -> dict:
     if accelerator.is_main_process:
         (out / "final.json").write_text(json.dumps(result, indent=1) + "\n")
     monitor.close()
-    accelerator.end_training()
+    if end_training:
+        accelerator.end_training()
     return result
 
 

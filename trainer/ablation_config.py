@@ -1,0 +1,81 @@
+"""The ablation YAML: data versions, one training config, a token budget, seeds, a common evaluation set and one
+tokenizer (pydantic; errors name the file, the key path and the line, as ``trainer.config`` does)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from data_platform.yaml_lines import ConfigError, format_path, line_of, load_with_lines
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class VersionSpec(_Section):
+    name: str = Field(pattern=r"^[A-Za-z0-9._-]+$", description="folder-safe name of the data version")
+    inputs: list[str] = Field(min_length=1, description="parquet files, folders, globs or a manifest.json")
+    weights: dict[str, float] | None = Field(None, description="mixture weights per channel (data.weights)")
+
+
+class TrainingSpec(_Section):
+    config: str = Field(description="a trainer YAML (trainer/configs/*.yaml)")
+    overrides: list[str] = Field([], description="key.path=value overrides applied to every run")
+
+
+class TokenizerSpec(_Section):
+    path: str | None = Field(None, description="an existing tokenizer.json shared by every version")
+    train_on: list[str] = Field([], description="or: parquet inputs to train one on (once, in <out>/tokenizer)")
+    vocab_size: int = Field(32768, ge=259)
+    docs_per_source: int = Field(20000, gt=0)
+    max_chars: int = Field(20000, gt=0)
+
+    @model_validator(mode="after")
+    def _one(self) -> "TokenizerSpec":
+        if (self.path is None) == (not self.train_on):
+            raise ValueError("give either 'path' or 'train_on'")
+        return self
+
+
+class EvalSpec(_Section):
+    inputs: list[str] = Field(min_length=1, description="parquet inputs of the common evaluation set")
+    docs_per_channel: int | None = Field(None, gt=0, description="take only this many documents per channel "
+                                                                 "(smallest id hashes, at most half of it)")
+    points: int = Field(10, gt=0, description="evaluations along each run (the loss curves)")
+    max_sequences: int | None = Field(None, gt=0, description="sequences per channel; none = the whole set")
+
+
+class AblationConfig(_Section):
+    out: str = Field(description="folder of the runs, tokens and the comparison")
+    versions: list[VersionSpec] = Field(min_length=2, description="the first one is the baseline")
+    training: TrainingSpec
+    tokenizer: TokenizerSpec
+    eval: EvalSpec
+    token_budget: int = Field(gt=0, description="training tokens per run (-> steps)")
+    seeds: list[int] = Field(min_length=1, description="each seeds the model init and the data order")
+    noise_factor: float = Field(2.0, gt=0, description="verdict only where |gap| > factor x pooled seed std")
+
+    @model_validator(mode="after")
+    def _unique(self) -> "AblationConfig":
+        names = [v.name for v in self.versions]
+        if len(set(names)) != len(names):
+            raise ValueError(f"version names must be unique: {names}")
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"seeds must be unique: {self.seeds}")
+        return self
+
+
+def load_ablation(path: str | Path) -> AblationConfig:
+    """Read and validate an ablation YAML; raise ``ConfigError`` naming file:line and key."""
+    path = Path(path)
+    data, lines = load_with_lines(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}:1: an ablation config is a mapping (out, versions, training, ...)")
+    try:
+        return AblationConfig.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = tuple(first["loc"])
+        raise ConfigError(f"{path}:{line_of(lines, key)}: {format_path(key)}: {first['msg']}") from None
