@@ -23,6 +23,8 @@ from data_platform.clean.pii import PiiConfig
 from data_platform.clean.urls import UrlFilter, UrlFilterConfig
 from data_platform.decontam import DecontamConfig, load_index
 from data_platform.dedup.config import DedupConfig
+from data_platform.semantic.config import EmbedConfig, SemDedupConfig
+from data_platform.tagging.config import DomainsConfig, QualityConfig
 from data_platform.models.langid import resolve_model_path
 from data_platform.rules.langid import LangidParams
 from data_platform.rules.perplexity import PerplexityParams, find_models
@@ -115,6 +117,10 @@ class RuleFile(_Section):
     clean: CleanConfig = CleanConfig()
     decontamination: DecontamConfig = DecontamConfig()
     dedup: DedupConfig = DedupConfig()
+    embed: EmbedConfig = EmbedConfig()
+    semdedup: SemDedupConfig = SemDedupConfig()
+    quality: QualityConfig = QualityConfig()
+    domains: DomainsConfig = DomainsConfig()
     examples: list[Example] = []
     examples_file: str | None = Field(None, description="YAML list of examples, relative to the rule file")
 

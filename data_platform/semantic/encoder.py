@@ -93,26 +93,37 @@ def embed_texts(texts: list[str], spec: str = BUNDLED, max_tokens: int = 256, ba
 
 
 def embedding_type(dtype: str) -> pa.DataType:
-    return pa.list_(pa.float16() if dtype == "float16" else pa.float32())
+    """float32: list<float>; float16: binary holding the little-endian fp16 vector (Spark has no half type)."""
+    return pa.binary() if dtype == "float16" else pa.list_(pa.float32())
 
 
 def to_arrow(vectors: np.ndarray, dtype: str = "float32") -> pa.Array:
-    """Rows of a matrix as an Arrow list<float16|float32> column."""
-    np_type = np.float16 if dtype == "float16" else np.float32
-    flat = pa.array(vectors.astype(np_type, copy=False).reshape(-1))
+    """Rows of a matrix as an Arrow column of ``embedding_type(dtype)``."""
+    if dtype == "float16":
+        return pa.array([row.tobytes() for row in vectors.astype("<f2")], pa.binary())
+    flat = pa.array(vectors.astype(np.float32, copy=False).reshape(-1))
     offsets = pa.array(np.arange(0, vectors.size + 1, max(vectors.shape[1], 1), dtype=np.int32))
     return pa.ListArray.from_arrays(offsets, flat)
 
 
-def from_arrow(column: pa.Array | pa.ChunkedArray, dim: int | None = None) -> np.ndarray:
-    """An Arrow list<float> column -> float32 matrix."""
+def from_arrow(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """An embedding column (list<float> or fp16 binary) -> float32 matrix."""
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
-    n = len(column)
-    if n == 0:
-        return np.zeros((0, dim or 0), dtype=np.float32)
-    values = column.flatten().to_numpy(zero_copy_only=False).astype(np.float32)
-    return values.reshape(n, -1)
+    return from_values(column.to_pylist() if pa.types.is_binary(column.type) else None, column)
+
+
+def from_values(values: list | None, column: pa.Array | None = None) -> np.ndarray:
+    """Python values of an embedding column (bytes of fp16, or float lists / arrays) -> float32 matrix."""
+    if column is not None and values is None:
+        n = len(column)
+        flat = column.flatten().to_numpy(zero_copy_only=False).astype(np.float32)
+        return flat.reshape(n, -1) if n else np.zeros((0, 0), np.float32)
+    if not values:
+        return np.zeros((0, 0), np.float32)
+    if isinstance(values[0], bytes | bytearray):
+        return np.frombuffer(b"".join(values), "<f2").reshape(len(values), -1).astype(np.float32)
+    return np.stack([np.asarray(v, np.float32) for v in values])
 
 
 def embed_batch(batch: pa.RecordBatch, key: str, text: str = "text", spec: str = BUNDLED, max_tokens: int = 256,

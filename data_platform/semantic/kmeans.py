@@ -31,12 +31,14 @@ def pick_backend(backend: str = "auto") -> str:
     return "torch" if torch.cuda.is_available() or faiss is None else "faiss"
 
 
-def check_k(n: int, k: int, max_cluster_size: int) -> int:
-    """k clamped to the sample size; a warning when the mean cluster would exceed ``max_cluster_size``."""
-    if n / max(k, 1) > max_cluster_size:
+def check_k(n: int, sample: int, k: int, max_cluster_size: int) -> int:
+    """k clamped to the sample size; a warning when the mean cluster of ``n`` vectors would exceed
+    ``max_cluster_size``."""
+    k = max(1, min(k, sample))
+    if n / k > max_cluster_size:
         warnings.warn(f"k={k} is too small for {n} vectors: mean cluster size {n // k} > max_cluster_size "
                       f"{max_cluster_size}; oversized clusters will be split (raise semdedup.clusters)", stacklevel=2)
-    return max(1, min(k, n))
+    return k
 
 
 def train(x: np.ndarray, k: int, iters: int = 20, seed: int = 0, backend: str = "auto",

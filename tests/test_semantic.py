@@ -1,0 +1,119 @@
+"""Semantic dedup: encoder offline, k-means backends agree, SemDeDup groups paraphrases and translated
+boilerplate but not distinct documents, keep choice, partition independence, eps sweep."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from data_platform.semantic import kmeans, semdedup as SD
+from data_platform.semantic.config import EmbedConfig, SemDedupConfig
+from data_platform.semantic.encoder import embed_texts, from_arrow, to_arrow
+
+REPO = Path(__file__).resolve().parents[1]
+PAIRS = [json.loads(line) for line in (REPO / "tests" / "data" / "semantic_pairs.jsonl").open()]
+EPS = 0.3  # MiniLM: paraphrase / template / translated-footer pairs >= 0.76 cosine, distinct pairs <= 0.48
+EMBED = EmbedConfig(max_tokens=128, dtype="float16", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def pair_embeddings() -> np.ndarray:
+    return embed_texts([p["text"] for p in PAIRS], max_tokens=128, device="cpu")
+
+
+def _groups(dup_of: dict[str, str]) -> dict[str, str]:
+    """id -> the kept id of its group (itself when kept)."""
+    return {p["id"]: dup_of.get(p["id"], p["id"]) for p in PAIRS}
+
+
+def _expected_ok(groups: dict[str, str]) -> None:
+    by_group = {p["id"]: p["group"] for p in PAIRS}
+    for doc, kept in groups.items():
+        assert by_group[doc] == by_group[kept], f"{doc} grouped with {kept}"
+    for g in {p["group"] for p in PAIRS}:
+        assert len({groups[p["id"]] for p in PAIRS if p["group"] == g}) == 1, f"group {g} not merged"
+
+
+def test_bundled_model_loads_without_network():
+    code = ("from data_platform.semantic.encoder import embed_texts; import numpy as np; "
+            "e = embed_texts(['offline check'], device='cpu'); assert e.shape == (1, 384); "
+            "assert abs(np.linalg.norm(e) - 1) < 1e-5")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+           "HF_HOME": "/nonexistent-hf-home", "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_embeddings_match_sentence_transformers_encode():
+    from data_platform.semantic.encoder import BUNDLED, load_model
+
+    texts = ["short", "a somewhat longer sentence about package management on Debian systems"]
+    ours = embed_texts(texts, device="cpu")
+    ref = load_model(BUNDLED, "cpu").encode(texts, normalize_embeddings=True)
+    np.testing.assert_allclose(ours, ref, atol=1e-5)
+    np.testing.assert_allclose(from_arrow(to_arrow(ours, "float16")), ours, atol=2e-3)
+    np.testing.assert_array_equal(from_arrow(to_arrow(ours, "float32")), ours)
+
+
+def test_kmeans_backends_agree_on_separated_data():
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(6, 32))
+    x = np.repeat(centres, 50, axis=0) + 0.05 * rng.normal(size=(300, 32))
+    x = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    truth = np.repeat(np.arange(6), 50)
+    results = {}
+    for backend in ("torch", "faiss"):
+        cents = kmeans.train(x, 6, iters=10, seed=0, backend=backend, device="cpu")
+        results[backend] = kmeans.assign(x, cents, backend, "cpu")[0]
+        # a partition equal to the truth, whatever the label numbering
+        assert len({(t, a) for t, a in zip(truth, results[backend])}) == 6
+    np.testing.assert_array_equal(results["torch"], results["faiss"])
+
+
+def test_too_few_clusters_warns():
+    with pytest.warns(UserWarning, match="too small"):
+        assert kmeans.check_k(1000, 1000, 2, 100) == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert kmeans.check_k(1000, 10, 50, 100) == 10  # clamped to the sample, mean size 100 is fine
+
+
+def test_pairs_grouped_distinct_not(pair_embeddings):
+    ids = [p["id"] for p in PAIRS]
+    order = SD.keep_order(ids, ids, np.zeros(len(ids)), None, "closest_to_centroid")
+    dup, _ = SD.greedy_duplicates(pair_embeddings, order, 1 - EPS, block=4, kept_block=3)
+    _expected_ok(_groups({ids[i]: ids[d] for i, d in enumerate(dup) if d >= 0}))
+
+
+def test_kept_member_follows_config(pair_embeddings):
+    ids = [p["id"] for p in PAIRS]
+    centroid = pair_embeddings.mean(axis=0)
+    closeness = pair_embeddings @ (centroid / np.linalg.norm(centroid))
+    quality = np.array([5.0 if i.endswith("b") else 1.0 for i in ids])
+    for keep, want in (("best_quality", "b"), ("closest_to_centroid", None), ("farthest_from_centroid", None)):
+        order = SD.keep_order(ids, ids, closeness, quality, keep)
+        dup, _ = SD.greedy_duplicates(pair_embeddings, order, 1 - EPS)
+        for g in ("para-1", "para-2", "para-3", "tmpl-1"):
+            a, b = ids.index(f"{g}a"), ids.index(f"{g}b")
+            kept = b if dup[b] < 0 else a
+            if want == "b":
+                assert kept == b
+            else:
+                pick = max if keep == "closest_to_centroid" else min
+                assert kept == pick((a, b), key=lambda i: closeness[i])
+
+
+def test_sweep_is_monotone_and_counts_removals(pair_embeddings):
+    ids = [p["id"] for p in PAIRS]
+    order = SD.keep_order(ids, ids, np.zeros(len(ids)), None, "closest_to_centroid")
+    removed = SD.sweep(pair_embeddings, order, [0.01, 0.05, 0.1, 0.3, 0.6, 0.9])
+    values = list(removed.values())
+    assert values == sorted(values)
+    assert removed[0.3] == len(PAIRS) - len({p["group"] for p in PAIRS})
