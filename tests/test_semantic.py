@@ -117,3 +117,86 @@ def test_sweep_is_monotone_and_counts_removals(pair_embeddings):
     values = list(removed.values())
     assert values == sorted(values)
     assert removed[0.3] == len(PAIRS) - len({p["group"] for p in PAIRS})
+
+
+def _write_input(spark, folder: Path, partitions: int, quality: bool = False) -> str:
+    """The pairs as a filter-job output (kept/ parquet) in ``partitions`` files."""
+    from data_platform import schema as S
+
+    rows = [{S.ID: p["id"], S.TEXT: p["text"], S.URL: None, S.SOURCE: "test", S.LANG: "en",
+             S.META: {"quality_score": "5.0" if p["id"].endswith("b") else "1.0"} if quality else {},
+             S.N_CHARS: len(p["text"]), S.DROP_REASON: None, S.DROP_DETAIL: None} for p in PAIRS]
+    rows.append({S.ID: "gone-1", S.TEXT: "dropped earlier", S.URL: None, S.SOURCE: "test", S.LANG: "en",
+                 S.META: {}, S.N_CHARS: 15, S.DROP_REASON: "word_count", S.DROP_DETAIL: "too short"})
+    schema = ("id string, text string, url string, source string, lang string, meta map<string,string>, "
+              "n_chars long, drop_reason string, drop_detail string")
+    spark.createDataFrame(rows, schema).repartition(partitions).write.mode("overwrite").parquet(str(folder))
+    return str(folder)
+
+
+def _dups(spark, out: Path) -> dict[str, str]:
+    rows = spark.read.parquet(f"{out}/dropped").where("drop_reason = 'duplicate_semantic'").collect()
+    return {r["id"]: r["duplicate_of"] for r in rows}
+
+
+@pytest.fixture(scope="module")
+def one_partition_run(spark, tmp_path_factory):
+    from data_platform.semantic.run import run_semdedup
+
+    tmp = tmp_path_factory.mktemp("semdedup")
+    src = _write_input(spark, tmp / "in1", 1)
+    cfg = SemDedupConfig(clusters=3, eps=EPS)
+    stats = run_semdedup(spark, [src], str(tmp / "out1"), cfg, EMBED)
+    return tmp, cfg, stats
+
+
+def test_semdedup_job_groups_and_accounts(spark, one_partition_run):
+    tmp, _, stats = one_partition_run
+    out = tmp / "out1"
+    assert stats["accounting"]["ok"] and (out / "_COMPLETE").exists()
+    dups = _dups(spark, out)
+    _expected_ok(_groups(dups))
+    assert len(dups) == len(PAIRS) - len({p["group"] for p in PAIRS})
+    assert stats["dropped"]["documents"] == len(dups) + 1  # + the document dropped before
+    emb = spark.read.parquet(f"{out}/embeddings")
+    assert emb.count() == len(PAIRS) and "gone-1" not in {r["id"] for r in emb.select("id").collect()}
+    detail = spark.read.parquet(f"{out}/dropped").where("id = 'para-1b' or id = 'para-1a'").collect()
+    assert any((r["drop_detail"] or "").startswith("semantic duplicate of para-1") for r in detail)
+
+
+def test_semdedup_same_result_on_many_partitions(spark, one_partition_run):
+    from data_platform.semantic.run import run_semdedup
+
+    tmp, cfg, _ = one_partition_run
+    src = _write_input(spark, tmp / "in4", 4)
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "3")
+    try:
+        run_semdedup(spark, [src], str(tmp / "out4"), cfg, EMBED, embeddings=str(tmp / "out1" / "embeddings"))
+    finally:
+        spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "500")
+    assert _dups(spark, tmp / "out4") == _dups(spark, tmp / "out1")
+    clusters = lambda name: {r["id"]: r["cluster"] for r in spark.read.parquet(f"{tmp}/{name}/clusters").collect()}
+    assert clusters("out4") == clusters("out1")
+
+
+def test_semdedup_best_quality_and_sweep_with_split_clusters(spark, one_partition_run):
+    from data_platform.semantic.run import run_semdedup
+
+    tmp, _, _ = one_partition_run
+    src = _write_input(spark, tmp / "inq", 2, quality=True)
+    emb = str(tmp / "out1" / "embeddings")
+    cfg = SemDedupConfig(clusters=2, eps=EPS, keep="best_quality", max_cluster_size=6)
+    with pytest.warns(UserWarning, match="too small"):
+        run_semdedup(spark, [src], str(tmp / "outq"), cfg, EMBED, embeddings=emb)
+    dups = _dups(spark, tmp / "outq")
+    pairs = {d: k for d, k in dups.items() if not d.startswith("trans")}
+    # splitting clusters of at most 6 may separate a pair; those still together keep the better-scored member
+    assert len(pairs) >= 2 and all(d.endswith("a") and k == d[:-1] + "b" for d, k in pairs.items())
+    stats = json.loads((tmp / "outq" / "stats.json").read_text())
+    assert stats["semdedup"]["clusters_split"] >= 1
+    report = run_semdedup(spark, [src], str(tmp / "sweep"), cfg.model_copy(update={"max_cluster_size": 1000}),
+                          EMBED, sweep=True, embeddings=emb)
+    shares = [row["share_removed"] for row in report["sweep"]]
+    assert shares == sorted(shares) and shares[-1] > shares[0]
+    assert sorted(p.name for p in (tmp / "sweep").iterdir()) == [".sweep.json.crc", "sweep.json"] or \
+        not (tmp / "sweep" / "kept").exists()

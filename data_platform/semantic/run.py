@@ -96,26 +96,28 @@ def split_oversized(members, cfg: SemDedupConfig, backend: str, device: str):
 
 
 def _group_fn(cfg: SemDedupConfig, sweep: bool):
-    """The per-group pandas function: duplicates (key, duplicate_of, similarity) or, in sweep mode, (eps, removed)."""
-    def run(pdf):
-        import pandas as pd
+    """The per-group Arrow function: duplicates (key, duplicate_of, similarity) or, in sweep mode, (eps, removed)."""
+    def run(table: pa.Table) -> pa.Table:
         import torch
 
         from data_platform.semantic import semdedup as SD
-        from data_platform.semantic.encoder import from_values
+        from data_platform.semantic.encoder import from_arrow
 
-        emb = from_values(list(pdf[EMBEDDING]))
-        ids, keys = pdf[S.ID].tolist(), pdf[KEY].tolist()
-        quality = pdf[QUALITY].to_numpy(np.float64) if QUALITY in pdf else None
-        order = SD.keep_order(ids, keys, pdf["centroid_sim"].to_numpy(), quality, cfg.keep)
+        emb = from_arrow(table.column(EMBEDDING))
+        ids, keys = table.column(S.ID).to_pylist(), table.column(KEY).to_pylist()
+        quality = (table.column(QUALITY).to_numpy(zero_copy_only=False).astype(np.float64)
+                   if QUALITY in table.column_names else None)
+        order = SD.keep_order(ids, keys, table.column("centroid_sim").to_numpy(), quality, cfg.keep)
         dev = "cuda" if torch.cuda.is_available() else "cpu"
         if sweep:
             removed = SD.sweep(emb, order, cfg.sweep_eps, block=cfg.block, device=dev)
-            return pd.DataFrame({"eps": list(removed), "removed": list(removed.values())})
+            return pa.table({"eps": pa.array(list(removed), pa.float64()),
+                             "removed": pa.array(list(removed.values()), pa.int64())})
         dup, sim = SD.greedy_duplicates(emb, order, 1.0 - cfg.eps, cfg.block, device=dev)
         hit = np.nonzero(dup >= 0)[0]
-        return pd.DataFrame({KEY: [keys[i] for i in hit], DUP_OF: [ids[dup[i]] for i in hit],
-                             "similarity": sim[hit].astype(np.float64)})
+        return pa.table({KEY: pa.array([keys[i] for i in hit], pa.string()),
+                         DUP_OF: pa.array([ids[dup[i]] for i in hit], pa.string()),
+                         "similarity": pa.array(sim[hit].astype(np.float64), pa.float64())})
 
     return run
 
@@ -182,7 +184,7 @@ def run_semdedup(spark, inputs: list[str], output: str, cfg: SemDedupConfig, emb
     emb.select(S.ID, EMBEDDING).write.mode("overwrite").parquet(f"{out}/embeddings")
     group = ["cluster", "sub", "chunk"]
     dup_schema = f"{KEY} string, {DUP_OF} string, similarity double"
-    dups = (members.groupBy(*group).applyInPandas(_group_fn(cfg, False), dup_schema) if members is not None
+    dups = (members.groupBy(*group).applyInArrow(_group_fn(cfg, False), dup_schema) if members is not None
             else spark.createDataFrame([], dup_schema)).localCheckpoint(eager=True)
     detail = F.format_string("semantic duplicate of %s (cosine %.4f)", F.col("_of"), F.col("similarity"))
     marked = (docs.join(dups.withColumnRenamed(DUP_OF, "_of"), KEY, "left")
@@ -222,7 +224,7 @@ def _sweep(spark, members, cfg: SemDedupConfig, facts: dict, out: str, inputs: l
     removed = {e: 0 for e in cfg.sweep_eps}
     if members is not None:
         rows = (members.groupBy("cluster", "sub", "chunk")
-                .applyInPandas(_group_fn(cfg, True), "eps double, removed long")
+                .applyInArrow(_group_fn(cfg, True), "eps double, removed long")
                 .groupBy("eps").agg(F.sum("removed").alias("removed")).collect())
         removed.update({r["eps"]: r["removed"] for r in rows})
     n = max(facts["documents"], 1)
