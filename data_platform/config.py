@@ -28,6 +28,7 @@ from data_platform.tagging.config import DomainsConfig, QualityConfig
 from data_platform.models.langid import resolve_model_path
 from data_platform.rules.langid import LangidParams
 from data_platform.rules.perplexity import PerplexityParams, find_models
+from data_platform.rules.quality import QualityParams
 from data_platform.rules.wordlists import FlaggedParams, StopwordParams, load_flagged, load_stopwords
 from data_platform.yaml_lines import ConfigError, KeyPath, format_path, line_of, load_with_lines
 
@@ -272,6 +273,11 @@ def _load_resources(config: RuleFile, base: Path) -> dict[str, Any]:
     resources["flagged_word_ratio"] = flagged
     resources["perplexity"] = {spec: find_models(spec, base)
                                for spec in _param_values(config, "perplexity", "models", PerplexityParams)}
+    heads = {spec: (base / spec).resolve() for spec in _param_values(config, "quality_score", "head", QualityParams)}
+    for head in heads.values():
+        if not head.is_file():
+            raise FileNotFoundError(f"quality head {head} does not exist")
+    resources["quality_score"] = {spec: str(path) for spec, path in heads.items()}
     if config.clean.urls.enabled:
         resources["url_filter"] = UrlFilter.load(config.clean.urls, base)
     dc = config.decontamination

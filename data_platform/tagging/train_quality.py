@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         metrics = train(table.column("text").to_pylist(), scores, train_mask, cfg, Path(args.out))
     except FileNotFoundError as err:
         return error(err)
-    Path(args.out).with_suffix(".metrics.json").write_text(json.dumps({"data": args.data, **metrics}, indent=2) + "\n")
+    Path(args.out).with_suffix(".metrics.json").write_text(json.dumps({"data": Path(args.data).name, **metrics}, indent=2) + "\n")
     print(report(metrics))
     print(f"head: {args.out}")
     return 0
