@@ -63,7 +63,7 @@ def test_domain_prototypes_classify_obvious_texts():
     from data_platform.tagging.config import load_domains
     from data_platform.tagging.domains import centroids, classify
 
-    examples = load_domains(REPO / "rules" / "domains.yaml")
+    examples = load_domains(REPO / "rules" / "tags" / "domains.yaml")
     names, cents = centroids(examples, lambda t: embed_texts(t, max_tokens=128, device="cpu"))
     docs = {"code": "import os\nfor name in os.listdir(path):\n    if name.endswith('.py'):\n        print(name)",
             "medical": "Take one tablet twice a day with food. Side effects may include nausea and headache; "

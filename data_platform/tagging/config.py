@@ -21,7 +21,7 @@ class QualityConfig(_Section):
 
 class DomainsConfig(_Section):
     enabled: bool = True
-    prototypes: str = Field("domains.yaml", description="categories with example texts, relative to the rule file")
+    prototypes: str = Field("tags/domains.yaml", description="categories with example texts, relative to the rule file")
     temperature: float = Field(0.05, gt=0, description="softmax temperature over cosine similarities")
 
 
