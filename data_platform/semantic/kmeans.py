@@ -102,26 +102,20 @@ def _torch_train(x: np.ndarray, k: int, iters: int, seed: int, device: str) -> n
     xt = torch.from_numpy(np.ascontiguousarray(x)).to(dev, _dtype(dev))
     c = torch.from_numpy(init_centroids(x, k, seed)).to(dev)
     for _ in range(iters):
-        labels, best = _torch_nearest(xt, c)
-        sums = torch.zeros_like(c).index_add_(0, labels, xt.float())
-        counts = torch.bincount(labels, minlength=k)
+        sums = torch.zeros_like(c)
+        counts = torch.zeros(k, dtype=torch.long, device=dev)
+        best = []
+        for s in range(0, len(xt), _CHUNK):  # chunked: no full-size fp32 copy of the data
+            xb = xt[s:s + _CHUNK]
+            b, labels = (xb @ c.to(xt.dtype).T).float().max(dim=1)
+            sums.index_add_(0, labels, xb.float())
+            counts += torch.bincount(labels, minlength=k)
+            best.append(b)
         empty = (counts == 0).nonzero().flatten()
         if len(empty):  # re-seed empty clusters with the points farthest from their centroid
-            sums[empty] = xt[best.argsort()[: len(empty)]].float()
+            sums[empty] = xt[torch.cat(best).argsort()[: len(empty)]].float()
         c = torch.nn.functional.normalize(sums, dim=1)
     return c.cpu().numpy().astype(np.float32)
-
-
-def _torch_nearest(xt, c):
-    import torch
-
-    ch = c.to(xt.dtype)
-    labels, best = [], []
-    for s in range(0, len(xt), _CHUNK):
-        b, a = (xt[s:s + _CHUNK] @ ch.T).float().max(dim=1)
-        labels.append(a)
-        best.append(b)
-    return torch.cat(labels), torch.cat(best)
 
 
 def _faiss_train(x: np.ndarray, k: int, iters: int, seed: int) -> np.ndarray:

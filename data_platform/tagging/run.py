@@ -49,12 +49,15 @@ def tag_settings(ruleset) -> TagSettings:
 
 def tag_batch(batch: pa.RecordBatch, settings: TagSettings, names: list[str],
               cents: np.ndarray | None) -> pa.RecordBatch:
-    """(key, text, embedding) -> (key, quality_score, quality_int, domain, domain_confidence): the mapInArrow step."""
-    from data_platform.semantic.encoder import from_arrow
+    """(key, text[, embedding]) -> (key, quality_score, quality_int, domain, domain_confidence): the mapInArrow
+    step; texts are embedded here when the batch carries no embeddings."""
+    from data_platform.semantic.encoder import embed_texts, from_arrow
     from data_platform.tagging import domains as D
     from data_platform.tagging import quality as Q
 
-    emb = from_arrow(batch.column(EMBEDDING))
+    e = settings.embed
+    emb = (from_arrow(batch.column(EMBEDDING)) if EMBEDDING in batch.schema.names
+           else embed_texts(batch.column(S.TEXT).to_pylist(), e.model, e.max_tokens, e.batch_size, e.device))
     n = batch.num_rows
     quality = pa.nulls(n, pa.float32())
     rounded = pa.nulls(n, pa.int32())
@@ -86,8 +89,9 @@ def tag_frame(spark, live, settings: TagSettings, reuse: str | None = None):
     from data_platform.io.spark_io import spark_schema
 
     names, cents = _centroids(settings)
-    emb = document_embeddings(spark, live, settings.embed, reuse)
-    rows = live.select(KEY, S.TEXT).join(emb.select(KEY, EMBEDDING), KEY)
+    rows = live.select(KEY, S.TEXT)
+    if reuse:
+        rows = rows.join(document_embeddings(spark, live, settings.embed, reuse).select(KEY, EMBEDDING), KEY)
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for b in batches:
