@@ -22,7 +22,7 @@ from data_platform.dedup.run import DUP_OF, KEY, STAGE_REASONS, load_documents
 from data_platform.io import writers
 from data_platform.semantic import kmeans
 from data_platform.semantic.config import EmbedConfig, SemDedupConfig
-from data_platform.semantic.stage import EMBEDDING, document_embeddings
+from data_platform.semantic.stage import EMBEDDING, document_embeddings, task_device
 
 REASON = "duplicate_semantic"
 QUALITY = "_quality"
@@ -108,7 +108,7 @@ def _group_fn(cfg: SemDedupConfig, sweep: bool):
         quality = (table.column(QUALITY).to_numpy(zero_copy_only=False).astype(np.float64)
                    if QUALITY in table.column_names else None)
         order = SD.keep_order(ids, keys, table.column("centroid_sim").to_numpy(), quality, cfg.keep)
-        dev = "cuda" if torch.cuda.is_available() else "cpu"
+        dev = task_device("cuda") if torch.cuda.is_available() else "cpu"
         if sweep:
             removed = SD.sweep(emb, order, cfg.sweep_eps, block=cfg.block, device=dev)
             return pa.table({"eps": pa.array(list(removed), pa.float64()),

@@ -21,6 +21,15 @@ def resolve_model_spec(spec: str, base) -> str:
     return spec if spec == BUNDLED or Path(spec).is_absolute() else str((Path(base) / spec).resolve())
 
 
+def task_device(device: str) -> str:
+    """The GPU Spark assigned to this task (``spark.task.resource.gpu.amount``) when there is one, else ``device``."""
+    from pyspark import TaskContext
+
+    ctx = TaskContext.get()
+    gpu = ctx.resources().get("gpu") if ctx is not None and device != "cpu" else None
+    return f"cuda:{gpu.addresses[0]}" if gpu is not None and gpu.addresses else device
+
+
 def embed_frame(df, cfg: EmbedConfig):
     """``mapInArrow`` over (key, text): the model is loaded once per Python worker and reused across batches."""
     from data_platform.io.spark_io import spark_schema
@@ -30,8 +39,9 @@ def embed_frame(df, cfg: EmbedConfig):
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         from data_platform.semantic.encoder import embed_batch
 
+        device = task_device(cfg.device)
         for b in batches:
-            yield embed_batch(b, KEY, S.TEXT, cfg.model, cfg.max_tokens, cfg.batch_size, cfg.dtype, cfg.device)
+            yield embed_batch(b, KEY, S.TEXT, cfg.model, cfg.max_tokens, cfg.batch_size, cfg.dtype, device)
 
     return df.select(KEY, S.TEXT).mapInArrow(run, spark_schema(schema))
 
