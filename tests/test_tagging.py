@@ -20,14 +20,14 @@ JUNK = "Buy now!!! 70% off $$$ click here\nHome | Login | Cart\ncasino poker che
 
 
 def test_shipped_head_scores_correlate_with_held_out_labels():
-    from scipy.stats import spearmanr
-
     from data_platform.tagging.quality import score_texts
+    from data_platform.tagging.train_quality import evaluate
 
     table = pq.read_table(LABELLED).to_pandas()
     test = table[table["split"] == "test"].iloc[::2]  # every other held-out row keeps the test short
     pred = score_texts(test["text"].tolist(), str(HEAD), device="cpu")
-    assert len(test) >= 50 and spearmanr(pred, test["score"]).statistic > 0.8
+    metrics = evaluate(pred, test["score"].to_numpy(), 3.0)
+    assert len(test) >= 50 and metrics["spearman"] > 0.8 and metrics["f1"] > 0.8
     assert pred.min() >= 0 and pred.max() <= 5
 
 

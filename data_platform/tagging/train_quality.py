@@ -46,7 +46,7 @@ def split_rows(table, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
 
 def evaluate(pred: np.ndarray, truth: np.ndarray, threshold: float) -> dict:
     """F1 of score >= threshold, confusion matrix of rounded scores (rows: truth 0-5, columns: prediction), correlations."""
-    from scipy.stats import pearsonr, spearmanr
+    import pandas as pd
 
     p, t = pred >= threshold, truth >= threshold
     tp, fp, fn = int((p & t).sum()), int((p & ~t).sum()), int((~p & t).sum())
@@ -54,9 +54,13 @@ def evaluate(pred: np.ndarray, truth: np.ndarray, threshold: float) -> dict:
     confusion = np.zeros((6, 6), dtype=int)
     np.add.at(confusion, (np.rint(truth).astype(int).clip(0, 5), np.rint(pred).astype(int).clip(0, 5)), 1)
     return {"rows": int(len(truth)), "threshold": threshold, "f1": 2 * precision * recall / max(precision + recall, 1e-12),
-            "precision": precision, "recall": recall, "pearson": float(pearsonr(pred, truth)[0]),
-            "spearman": float(spearmanr(pred, truth)[0]), "mae": float(np.abs(pred - truth).mean()),
+            "precision": precision, "recall": recall, "pearson": _pearson(pred, truth),
+            "spearman": _pearson(pd.Series(pred).rank().to_numpy(), pd.Series(truth).rank().to_numpy()), "mae": float(np.abs(pred - truth).mean()),
             "confusion": confusion.tolist()}
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(np.asarray(a, np.float64), np.asarray(b, np.float64))[0, 1])
 
 
 def train(texts: list[str], scores: np.ndarray, train_mask: np.ndarray, cfg: TrainConfig, out: Path) -> dict:
