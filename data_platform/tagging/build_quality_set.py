@@ -102,7 +102,8 @@ def build(seed: int = 0, levels_per_passage: int = 3, test_share: float = 0.25) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m data_platform.tagging.build_quality_set", description=__doc__.splitlines()[2])
+    p = argparse.ArgumentParser(prog="python -m data_platform.tagging.build_quality_set",
+                                description="Build the heuristic labelled set for the quality head from data/sample.")
     p.add_argument("--out", default=str(REPO / "models" / "quality" / "labelled.parquet"))
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(sys.argv[1:] if argv is None else argv)

@@ -63,7 +63,8 @@ def tag_batch(batch: pa.RecordBatch, settings: TagSettings, names: list[str],
     rounded = pa.nulls(n, pa.int32())
     if settings.quality_head:
         head, meta = Q.load_head(settings.quality_head)
-        same = Q.encoder_of(settings.quality_head) == settings.embed.model and meta["max_tokens"] == settings.embed.max_tokens
+        same = (Q.encoder_of(settings.quality_head) == settings.embed.model
+                and meta["max_tokens"] == settings.embed.max_tokens)
         scores = (Q.predict(head, emb) if same
                   else Q.score_texts(batch.column(S.TEXT).to_pylist(), settings.quality_head, settings.embed.device))
         quality, rounded = pa.array(scores, pa.float32()), pa.array(np.rint(scores).astype(np.int32), pa.int32())
@@ -150,5 +151,6 @@ def _tag_stats(spark, out: str) -> dict[str, Any]:
     mean = kept.agg(F.avg(QUALITY)).first()[0]
     return {"domains": {r[DOMAIN] or "untagged": {"documents": r["n"], "mean_confidence": round(r["conf"] or 0, 4)}
                         for r in sorted(domains, key=lambda r: -r["n"])},
-            "quality_int": {str(r[QUALITY_INT]): r["count"] for r in sorted(scores, key=lambda r: r[QUALITY_INT] or -1)},
+            "quality_int": {str(r[QUALITY_INT]): r["count"]
+                            for r in sorted(scores, key=lambda r: -1 if r[QUALITY_INT] is None else r[QUALITY_INT])},
             "quality_mean": None if mean is None else round(mean, 4)}

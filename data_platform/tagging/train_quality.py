@@ -45,7 +45,8 @@ def split_rows(table, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
 
 
 def evaluate(pred: np.ndarray, truth: np.ndarray, threshold: float) -> dict:
-    """F1 of score >= threshold, confusion matrix of rounded scores (rows: truth 0-5, columns: prediction), correlations."""
+    """F1 of score >= threshold, confusion matrix of rounded scores (rows: truth 0-5, columns: prediction),
+    correlations, mean absolute error."""
     import pandas as pd
 
     p, t = pred >= threshold, truth >= threshold
@@ -53,9 +54,10 @@ def evaluate(pred: np.ndarray, truth: np.ndarray, threshold: float) -> dict:
     precision, recall = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
     confusion = np.zeros((6, 6), dtype=int)
     np.add.at(confusion, (np.rint(truth).astype(int).clip(0, 5), np.rint(pred).astype(int).clip(0, 5)), 1)
-    return {"rows": int(len(truth)), "threshold": threshold, "f1": 2 * precision * recall / max(precision + recall, 1e-12),
-            "precision": precision, "recall": recall, "pearson": _pearson(pred, truth),
-            "spearman": _pearson(pd.Series(pred).rank().to_numpy(), pd.Series(truth).rank().to_numpy()), "mae": float(np.abs(pred - truth).mean()),
+    f1 = 2 * precision * recall / max(precision + recall, 1e-12)
+    ranks = [pd.Series(v).rank().to_numpy() for v in (pred, truth)]
+    return {"rows": int(len(truth)), "threshold": threshold, "f1": f1, "precision": precision, "recall": recall,
+            "pearson": _pearson(pred, truth), "spearman": _pearson(*ranks), "mae": float(np.abs(pred - truth).mean()),
             "confusion": confusion.tolist()}
 
 
@@ -69,7 +71,7 @@ def train(texts: list[str], scores: np.ndarray, train_mask: np.ndarray, cfg: Tra
     from accelerate import Accelerator
     from accelerate.utils import set_seed
 
-    from data_platform.semantic.encoder import embed_texts, load_model
+    from data_platform.semantic.encoder import embed_texts
     from data_platform.tagging.quality import predict, save_head
 
     set_seed(cfg.seed)
@@ -158,7 +160,8 @@ def report(metrics: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m data_platform.tagging.train_quality", description=__doc__.splitlines()[2])
+    p = argparse.ArgumentParser(prog="python -m data_platform.tagging.train_quality",
+                                description="Train the quality head on a labelled parquet file (text, score 0-5).")
     p.add_argument("--data", default=str(REPO / "models" / "quality" / "labelled.parquet"),
                    help="parquet with text and score columns (and optionally split: train/test)")
     p.add_argument("--out", default=str(REPO / "models" / "quality" / "head.pt"), help="head file to write")
@@ -191,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         metrics = train(table.column("text").to_pylist(), scores, train_mask, cfg, Path(args.out))
     except FileNotFoundError as err:
         return error(err)
-    Path(args.out).with_suffix(".metrics.json").write_text(json.dumps({"data": Path(args.data).name, **metrics}, indent=2) + "\n")
+    summary = json.dumps({"data": Path(args.data).name, **metrics}, indent=2)
+    Path(args.out).with_suffix(".metrics.json").write_text(summary + "\n")
     print(report(metrics))
     print(f"head: {args.out}")
     return 0
