@@ -50,6 +50,23 @@ def test_training_command_reports_f1_and_confusion(tmp_path):
     assert np.array(metrics["confusion"]).sum() == 8
 
 
+def test_training_command_fine_tunes_the_encoder(tmp_path):
+    import pyarrow as pa
+
+    from data_platform.tagging.quality import encoder_of, load_head, score_texts
+    from data_platform.tagging.train_quality import main
+
+    rows = [{"text": PROSE[:80] if i % 2 else JUNK[:40], "score": 4.0 if i % 2 else 1.0,
+             "split": "test" if i < 2 else "train"} for i in range(8)]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "lab.parquet")
+    out = tmp_path / "head.pt"
+    args = ["--fine-tune-encoder", "--epochs", "1", "--max-tokens", "16", "--batch-size", "6"]
+    assert main(["--data", str(tmp_path / "lab.parquet"), "--out", str(out), *args]) == 0
+    assert load_head(str(out))[1]["encoder"] == "head-encoder"
+    assert encoder_of(str(out)) == str(tmp_path / "head-encoder") and (tmp_path / "head-encoder").is_dir()
+    assert score_texts(["some text"], str(out), device="cpu").shape == (1,)
+
+
 def test_training_command_rejects_bad_input(tmp_path, capsys):
     import pyarrow as pa
 

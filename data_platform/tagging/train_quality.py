@@ -62,7 +62,9 @@ def evaluate(pred: np.ndarray, truth: np.ndarray, threshold: float) -> dict:
 
 
 def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.corrcoef(np.asarray(a, np.float64), np.asarray(b, np.float64))[0, 1])
+    """Pearson correlation; NaN when either side is constant."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(np.corrcoef(np.asarray(a, np.float64), np.asarray(b, np.float64))[0, 1])
 
 
 def train(texts: list[str], scores: np.ndarray, train_mask: np.ndarray, cfg: TrainConfig, out: Path) -> dict:
@@ -80,10 +82,9 @@ def train(texts: list[str], scores: np.ndarray, train_mask: np.ndarray, cfg: Tra
     idx = np.nonzero(train_mask)[0]
     encoder = cfg.encoder
     if cfg.fine_tune_encoder:
-        st = _fine_tune(acc, [texts[i] for i in idx], y[idx], cfg)
+        st, head = _fine_tune(acc, [texts[i] for i in idx], y[idx], cfg)
         encoder_dir = out.parent / f"{out.stem}-encoder"
         st.save(str(encoder_dir))
-        head = st.quality_head
         encoder = encoder_dir.name
         emb = embed_texts(texts, str(encoder_dir), cfg.max_tokens, device="cpu")
     else:
@@ -116,8 +117,7 @@ def _fit_head(acc, x, y, cfg: TrainConfig):
 
 
 def _fine_tune(acc, texts: list[str], y, cfg: TrainConfig):
-    """Encoder and head trained together (the encoder at ``encoder_lr``); returns the encoder with the head
-    attached as ``quality_head``."""
+    """Encoder and head trained together (the encoder at ``encoder_lr``); returns (encoder, head) on the CPU."""
     import torch
     from torch.utils.data import DataLoader
 
@@ -138,16 +138,14 @@ def _fine_tune(acc, texts: list[str], y, cfg: TrainConfig):
     for _ in range(cfg.epochs):
         for batch in loader:
             ids = batch.tolist()
-            feats = acc.unwrap_model(st).tokenize([texts[i] for i in ids])
-            feats = {k: v.to(acc.device) for k, v in feats.items()}
+            feats = acc.unwrap_model(st).preprocess([texts[i] for i in ids])
+            feats = {k: v.to(acc.device) for k, v in feats.items() if isinstance(v, torch.Tensor)}
             pred = head(st(feats)["sentence_embedding"])
             loss = torch.nn.functional.mse_loss(pred, y[ids].to(acc.device))
             opt.zero_grad()
             acc.backward(loss)
             opt.step()
-    model = acc.unwrap_model(st).cpu().eval()
-    model.quality_head = acc.unwrap_model(head)
-    return model
+    return acc.unwrap_model(st).cpu().eval(), acc.unwrap_model(head)
 
 
 def report(metrics: dict) -> str:
