@@ -200,3 +200,13 @@ def test_semdedup_best_quality_and_sweep_with_split_clusters(spark, one_partitio
     assert shares == sorted(shares) and shares[-1] > shares[0]
     assert sorted(p.name for p in (tmp / "sweep").iterdir()) == [".sweep.json.crc", "sweep.json"] or \
         not (tmp / "sweep" / "kept").exists()
+
+
+def test_semdedup_with_nothing_live_passes_documents_through(spark, tmp_path):
+    from data_platform.semantic.run import run_semdedup
+
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": "e1", "text": ""}\n{"id": "e2", "text": "   "}\n')
+    stats = run_semdedup(spark, [str(src)], str(tmp_path / "out"), SemDedupConfig(), EMBED)
+    assert stats["accounting"]["ok"] and stats["kept"]["documents"] == 0 and stats["dropped"]["documents"] == 2
+    assert stats["semdedup"]["documents"] == 0 and (tmp_path / "out" / "_COMPLETE").exists()
