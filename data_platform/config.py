@@ -23,9 +23,12 @@ from data_platform.clean.pii import PiiConfig
 from data_platform.clean.urls import UrlFilter, UrlFilterConfig
 from data_platform.decontam import DecontamConfig, load_index
 from data_platform.dedup.config import DedupConfig
+from data_platform.semantic.config import EmbedConfig, SemDedupConfig
+from data_platform.tagging.config import DomainsConfig, QualityConfig
 from data_platform.models.langid import resolve_model_path
 from data_platform.rules.langid import LangidParams
 from data_platform.rules.perplexity import PerplexityParams, find_models
+from data_platform.rules.quality import QualityParams
 from data_platform.rules.wordlists import FlaggedParams, StopwordParams, load_flagged, load_stopwords
 from data_platform.yaml_lines import ConfigError, KeyPath, format_path, line_of, load_with_lines
 
@@ -115,6 +118,10 @@ class RuleFile(_Section):
     clean: CleanConfig = CleanConfig()
     decontamination: DecontamConfig = DecontamConfig()
     dedup: DedupConfig = DedupConfig()
+    embed: EmbedConfig = EmbedConfig()
+    semdedup: SemDedupConfig = SemDedupConfig()
+    quality: QualityConfig = QualityConfig()
+    domains: DomainsConfig = DomainsConfig()
     examples: list[Example] = []
     examples_file: str | None = Field(None, description="YAML list of examples, relative to the rule file")
 
@@ -266,6 +273,11 @@ def _load_resources(config: RuleFile, base: Path) -> dict[str, Any]:
     resources["flagged_word_ratio"] = flagged
     resources["perplexity"] = {spec: find_models(spec, base)
                                for spec in _param_values(config, "perplexity", "models", PerplexityParams)}
+    heads = {spec: (base / spec).resolve() for spec in _param_values(config, "quality_score", "head", QualityParams)}
+    for head in heads.values():
+        if not head.is_file():
+            raise FileNotFoundError(f"quality head {head} does not exist")
+    resources["quality_score"] = {spec: str(path) for spec, path in heads.items()}
     if config.clean.urls.enabled:
         resources["url_filter"] = UrlFilter.load(config.clean.urls, base)
     dc = config.decontamination

@@ -25,7 +25,7 @@ def prepare_output(spark, out: str, overwrite: bool) -> None:
     fs, root, jvm = _fs(spark, out)
     if fs.exists(jvm.org.apache.hadoop.fs.Path(root, COMPLETE_MARKER)) and not overwrite:
         raise OutputExistsError(f"output {out} already holds a completed run; pass --overwrite to replace it")
-    for name in ("_staging", "kept", "dropped", "clusters", "stats.json", "report.html", COMPLETE_MARKER):
+    for name in ("_staging", "kept", "dropped", "clusters", "embeddings", "stats.json", "report.html", COMPLETE_MARKER):
         fs.delete(jvm.org.apache.hadoop.fs.Path(root, name), True)
 
 

@@ -1,0 +1,1 @@
+"""Semantic dedup: document embeddings, spherical k-means (FAISS or torch), SemDeDup within clusters."""
