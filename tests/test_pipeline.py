@@ -190,3 +190,28 @@ def test_shard_plan_and_names():
     assert ShardsConfig(target_bytes="256MB").target_bytes == 256 * 10**6
     assert safe_name("books") == "books" and safe_name(None) == "unknown"
     assert safe_name("a/b") != safe_name("a_b") and safe_name("a/b").startswith("a_b-")
+
+
+def test_semantic_and_tag_stages_in_a_recipe(spark, tmp_path):
+    """filter -> semantic -> tag -> shards: the two exact copies leave as duplicate_semantic (the near copy, one
+    random letter-string word changed of 60, stays: MiniLM puts it below cosine 0.93), the shards carry the
+    quality and domain columns, and the accounting holds across the four stages."""
+    with open(tmp_path / "docs.jsonl", "w") as f:
+        f.writelines(json.dumps(d) + "\n" for d in corpus())
+    (tmp_path / "rules.yaml").write_text(RULES % {"min_words": 5})
+    rules = REPO / "rules" / "default.yaml"
+    (tmp_path / "recipe.yaml").write_text(
+        "name: neural\ninputs: [docs.jsonl]\nstages:\n  - {name: filter, kind: filter, rules: rules.yaml}\n"
+        f"  - {{name: semantic, kind: semantic, rules: {rules}}}\n  - {{name: tag, kind: tag, rules: {rules}}}\n"
+        "  - {name: shards, kind: shards}\n")
+    out = tmp_path / "out"
+    stats = run_pipeline(spark, load_recipe(tmp_path / "recipe.yaml"), str(out), log=lambda _: None)
+    filt, sem, tag, shards = stats["stages"]
+    assert (filt["documents_out"], sem["documents_in"]) == (15, 15)
+    assert sem["dropped_by_reason"]["duplicate_semantic"]["documents"] == 2 and sem["documents_out"] == 13
+    assert tag["documents_in"] == tag["documents_out"] == shards["documents_out"] == 13
+    assert stats["accounting"]["ok"] and stats["accounting"]["shard_documents"] == 13
+    man = json.loads((out / "manifest.json").read_text())
+    rows = [r for s in man["shards"] for r in pq.read_table(out / s["path"]).to_pylist()]
+    assert sorted(r["id"] for r in rows) == [*(f"d{i:02d}" for i in range(12)), "z-near"]
+    assert all(0 <= r["quality_score"] <= 5 and r["domain"] for r in rows)

@@ -34,8 +34,8 @@ class ShardsConfig(BaseModel):
     target_bytes: int = Field(256 * 10**6, gt=0, description="UTF-8 text bytes per shard, e.g. 256MB")
     target_documents: int | None = Field(None, gt=0, description="documents per shard (on average), if smaller")
     columns: list[str] = [S.ID, S.TEXT, S.URL, S.SOURCE, S.LANG, S.N_CHARS]
-    optional_columns: list[str] = Field(["quality", "domain", "tags"],
-                                        description="written when the input has them (tagging outputs)")
+    optional_columns: list[str] = Field(["quality_score", "quality_int", "domain", "domain_confidence"],
+                                        description="written when the input has them (the tag stage's columns)")
 
     @field_validator("target_bytes", mode="before")
     @classmethod

@@ -2,7 +2,7 @@
 
 Every run function has the shape ``run(spark, inputs, output, config) -> stats`` and follows the single-stage
 jobs' output conventions (kept/, dropped/ with drop_reason, stats.json, ``_COMPLETE`` written last). A new kind
-(semantic dedup, tagging) registers with ``register`` or ``register_section``.
+registers with ``register`` or ``register_section``; built in: filter, dedup, semantic, tag, shards.
 """
 
 from __future__ import annotations
@@ -149,6 +149,47 @@ def load_shards(section: dict[str, Any], base: Path) -> Any:
     return validate(ShardsConfig, section.get("shards") or {}, ("shards",))
 
 
+class RulesSection(BaseModel):
+    """A semantic or tag stage: the rule file whose ``embed:``/``semdedup:`` or ``quality:``/``domains:``
+    sections configure it, as ``jobs/semdedup.py --config`` and ``jobs/tag.py --config`` read it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    rules: str
+
+
+def _ruleset(section: dict[str, Any], base: Path):
+    from data_platform.config import load_rules
+    from data_platform.pipeline.recipe import resolve
+
+    return load_rules(resolve(base, validate(RulesSection, section).rules))
+
+
+def load_semantic(section: dict[str, Any], base: Path) -> tuple[Any, Any]:
+    from data_platform.semantic.stage import resolved_embed
+
+    ruleset = _ruleset(section, base)
+    return ruleset.config.semdedup, resolved_embed(ruleset)
+
+
+def run_semantic_stage(spark, inputs: list[str], output: str, cfg: tuple[Any, Any]) -> dict[str, Any]:
+    from data_platform.semantic.run import run_semdedup
+
+    semdedup, embed = cfg
+    return run_semdedup(spark, inputs, output, semdedup, embed)
+
+
+def load_tag(section: dict[str, Any], base: Path) -> Any:
+    from data_platform.tagging.run import tag_settings
+
+    return tag_settings(_ruleset(section, base))
+
+
+def run_tag_stage(spark, inputs: list[str], output: str, settings: Any) -> dict[str, Any]:
+    from data_platform.tagging.run import run_tagging
+
+    return run_tagging(spark, inputs, output, settings)
+
+
 def _register_builtins() -> None:
     from data_platform.dedup.config import DedupConfig
     from data_platform.dedup.run import run_dedup
@@ -156,6 +197,8 @@ def _register_builtins() -> None:
 
     register("filter", load_filter, run_filter_stage)
     register_section("dedup", "dedup", DedupConfig, run_dedup)
+    register("semantic", load_semantic, run_semantic_stage)
+    register("tag", load_tag, run_tag_stage)
     register("shards", load_shards, run_shards, last=True)
 
 
