@@ -8,6 +8,7 @@ from data_platform import schema as S
 
 STATUS = "_status"
 COMPLETE_MARKER = "_COMPLETE"
+CHECKPOINTS = "_checkpoints"
 
 
 class OutputExistsError(ValueError):
@@ -25,8 +26,14 @@ def prepare_output(spark, out: str, overwrite: bool) -> None:
     fs, root, jvm = _fs(spark, out)
     if fs.exists(jvm.org.apache.hadoop.fs.Path(root, COMPLETE_MARKER)) and not overwrite:
         raise OutputExistsError(f"output {out} already holds a completed run; pass --overwrite to replace it")
-    for name in ("_staging", "kept", "dropped", "clusters", "stats.json", "report.html", COMPLETE_MARKER):
+    for name in ("_staging", CHECKPOINTS, "kept", "dropped", "clusters", "stats.json", "report.html", COMPLETE_MARKER):
         fs.delete(jvm.org.apache.hadoop.fs.Path(root, name), True)
+
+
+def remove(spark, path: str) -> None:
+    """Delete a file or folder (recursively) through Hadoop's FileSystem."""
+    fs, jpath, _ = _fs(spark, path)
+    fs.delete(jpath, True)
 
 
 def write_partitioned(df, spark, out: str) -> None:
