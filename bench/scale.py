@@ -44,7 +44,7 @@ def run_measured(cmd: list[str], log: Path) -> dict:
     """Run ``cmd``; wall seconds, peak RSS of its process tree (MiB) and the load averages around it."""
     load_before = os.getloadavg()[0]
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable,
-           "SPARK_LOCAL_IP": "127.0.0.1"}
+           "SPARK_LOCAL_IP": "127.0.0.1", "PYTHONPATH": str(ROOT)}  # this checkout's library, not an installed one
     started = time.time()
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
