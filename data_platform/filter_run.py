@@ -47,7 +47,8 @@ def run_filter(spark, job: FilterRun) -> dict[str, Any]:
     started = time.time()
     inputs = spark_io.discover(spark, job.inputs, job.fmt)
     writers.prepare_output(spark, job.output, job.overwrite)
-    raw, input_count = spark_io.read_documents(spark, inputs, job.fields, job.source)
+    raw, input_count = spark_io.read_documents(spark, inputs, job.fields, job.source,
+                                               job.ruleset.config.limits.max_record_bytes)
     if job.partitions:
         raw = raw.repartition(job.partitions)
     ruleset = ship_models(spark.sparkContext, job.ruleset)  # executors open their own copies of the models
