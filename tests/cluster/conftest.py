@@ -84,10 +84,11 @@ def outcome(out: Path) -> collections.Counter:
 class Submission:
     """A spark-submit run against the cluster in its own process group (so the whole driver can be killed)."""
 
-    def __init__(self, cluster: StandaloneCluster, package: Path, script: Path, *args: str, cwd: Path):
+    def __init__(self, cluster: StandaloneCluster, package: Path, script: Path, *args: str, cwd: Path,
+                 conf: dict[str, str] | None = None):
         self.log = cwd / f"submit-{time.time_ns()}.log"
         self._log = open(self.log, "wb")
-        self.proc = subprocess.Popen(submit_command(cluster.url, package, script, *args), cwd=cwd,
+        self.proc = subprocess.Popen(submit_command(cluster.url, package, script, *args, conf=conf), cwd=cwd,
                                      env=spark_env(cluster.root), stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
 
