@@ -37,6 +37,10 @@ def _batches(fn: Callable[[pa.RecordBatch], pa.RecordBatch]) -> Callable[[Iterat
 def load_documents(spark, inputs: list[str], fmt: str = "auto", source: str | None = None):
     """Documents with a unique ``_key`` from a funnel output (kept/ parquet, all columns kept) or any reader input."""
     found = spark_io.discover(spark, inputs, fmt)
+    for path in inputs:
+        if (run := writers.interrupted_run(spark, path)) is not None:
+            raise spark_io.InputError(f"{path} belongs to an unfinished run ({run} has no {writers.COMPLETE_MARKER}); "
+                                      "rerun the job that writes it")
     if set(found.files) == {"parquet"}:
         df = spark.read.parquet(*found.files["parquet"])
         if {S.ID, S.TEXT, S.N_CHARS, S.DROP_REASON}.issubset(df.columns):  # the filter job's output

@@ -36,6 +36,17 @@ def remove(spark, path: str) -> None:
     fs.delete(jpath, True)
 
 
+def interrupted_run(spark, path: str) -> str | None:
+    """The output folder of an unfinished run (kept/ and dropped/, no ``_COMPLETE``) if ``path`` is its kept/ or
+    dropped/ folder; else None. Such a folder may lack rows and must not be read as a result."""
+    parent, _, name = path.rstrip("/").rpartition("/")
+    if name not in ("kept", "dropped") or not parent:
+        return None
+    fs, root, jvm = _fs(spark, parent)
+    exists = [fs.exists(jvm.org.apache.hadoop.fs.Path(root, n)) for n in ("kept", "dropped", COMPLETE_MARKER)]
+    return parent if exists == [True, True, False] else None
+
+
 def write_partitioned(df, spark, out: str) -> None:
     """Write every row once, split by status, then move the two halves to ``kept/`` and ``dropped/``."""
     from pyspark.sql import functions as F
