@@ -92,7 +92,7 @@ class Submission:
                                      env=spark_env(cluster.root), stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
 
-    def wait(self, timeout: float = 300) -> int:
+    def wait(self, timeout: float = 900) -> int:
         try:
             return self.proc.wait(timeout)
         finally:
@@ -106,7 +106,7 @@ class Submission:
         return self.log.read_text(errors="replace")
 
 
-def wait_until(condition, what: str, proc: Submission, timeout: float = 240, poll: float = 0.1) -> None:
+def wait_until(condition, what: str, proc: Submission, timeout: float = 600, poll: float = 0.1) -> None:
     """Poll ``condition`` while the submission runs; fail if it ends or the time runs out first."""
     deadline = time.time() + timeout
     while time.time() < deadline:
