@@ -95,6 +95,10 @@ class Submission:
     def wait(self, timeout: float = 900) -> int:
         try:
             return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:  # never leave a driver behind
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+            raise
         finally:
             self._log.close()
 
