@@ -4,14 +4,12 @@ its own process group so that stopping it (or killing it, as a lost worker) take
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,10 +19,16 @@ SPARK_HOME = Path(pyspark.__file__).parent
 REPO = Path(__file__).resolve().parents[2]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(k: int) -> list[int]:
+    """``k`` distinct free ports (all held open at once while they are picked)."""
+    socks = [socket.socket() for _ in range(k)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def spark_env(root: Path) -> dict[str, str]:
@@ -42,9 +46,13 @@ class StandaloneCluster:
     root: Path
     workers: int = 2
     worker_memory: str = "1g"
-    master_port: int = field(default_factory=free_port)
-    ui_port: int = field(default_factory=free_port)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    logs: dict[str, Path] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # master RPC, then RPC and web UI per worker launch (restarts included); the master UI takes any free port
+        self._ports = iter(free_ports(1 + 2 * (self.workers + 4)))
+        self.master_port = next(self._ports)
 
     @property
     def url(self) -> str:
@@ -52,9 +60,11 @@ class StandaloneCluster:
 
     def start(self) -> "StandaloneCluster":
         (self.root / "conf").mkdir(parents=True, exist_ok=True)
-        (self.root / "conf" / "log4j2.properties").write_text((REPO / "conf" / "log4j2.properties").read_text())
+        (self.root / "conf" / "log4j2.properties").write_text(  # the project's logging + workers' registration
+            (REPO / "conf" / "log4j2.properties").read_text()
+            + "logger.worker.name = org.apache.spark.deploy.worker.Worker\nlogger.worker.level = info\n")
         self._launch("master", "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
-                     "--port", str(self.master_port), "--webui-port", str(self.ui_port))
+                     "--port", str(self.master_port), "--webui-port", "0")
         for i in range(self.workers):
             self.start_worker(i)
         self.wait_for_workers(self.workers)
@@ -64,27 +74,24 @@ class StandaloneCluster:
         work = self.root / f"worker{i}"
         work.mkdir(parents=True, exist_ok=True)
         self._launch(f"worker{i}", "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
-                     "--port", str(free_port()), "--webui-port", str(free_port()), "--cores", "1",
+                     "--port", str(next(self._ports)), "--webui-port", str(next(self._ports)), "--cores", "1",
                      "--memory", self.worker_memory, "--work-dir", str(work), self.url)
 
     def _launch(self, name: str, main_class: str, *args: str) -> None:
-        log = open(self.root / f"{name}.log", "ab")
-        self.procs[name] = subprocess.Popen([str(SPARK_HOME / "bin" / "spark-class"), main_class, *args],
-                                            env=spark_env(self.root), stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
+        self.logs[name] = self.root / f"{name}-{time.time_ns()}.log"  # a fresh log per launch
+        with open(self.logs[name], "wb") as log:
+            self.procs[name] = subprocess.Popen([str(SPARK_HOME / "bin" / "spark-class"), main_class, *args],
+                                                env=spark_env(self.root), stdout=log, stderr=subprocess.STDOUT,
+                                                start_new_session=True)
 
-    def state(self) -> dict:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.ui_port}/json/", timeout=5) as r:
-            return json.load(r)
-
-    def wait_for_workers(self, n: int, timeout: float = 90) -> None:
+    def wait_for_workers(self, n: int, timeout: float = 180) -> None:
+        """Until ``n`` running workers have logged their registration with the master."""
         deadline = time.time() + timeout
         while time.time() < deadline:
-            try:
-                if self.state().get("aliveworkers", 0) >= n:
-                    return
-            except OSError:
-                pass
+            registered = [name for name in self.procs if name.startswith("worker")
+                          and "Successfully registered with master" in self.logs[name].read_text(errors="replace")]
+            if len(registered) >= n:
+                return
             time.sleep(0.5)
         raise RuntimeError(f"the standalone cluster did not get {n} workers in {timeout}s; logs in {self.root}")
 
