@@ -2,7 +2,8 @@
 
 Min-label propagation with pointer jumping: every node starts with its own id as label; each round it takes the
 smallest label among itself and its neighbours, then the label of its label (which halves path lengths).
-Rounds repeat until no label changes; each round's labels are checkpointed so the plan stays small.
+Rounds repeat until no label changes; each round's labels are checkpointed (reliably: to the context's checkpoint
+directory, so a lost executor loses nothing) so the plan stays small.
 """
 
 from __future__ import annotations
@@ -19,14 +20,14 @@ def connected_components(edges, max_iterations: int = 50):
 
     e = (edges.select(F.least("src", "dst").alias("a"), F.greatest("src", "dst").alias("b"))
          .where(F.col("a") != F.col("b")).distinct())
-    both = e.unionByName(e.select(F.col("b").alias("a"), F.col("a").alias("b"))).localCheckpoint()
-    labels = both.select(F.col("a").alias("node")).distinct().withColumn("label", F.col("node")).localCheckpoint()
+    both = e.unionByName(e.select(F.col("b").alias("a"), F.col("a").alias("b"))).checkpoint()
+    labels = both.select(F.col("a").alias("node")).distinct().withColumn("label", F.col("node")).checkpoint()
     for _ in range(max_iterations):
         offered = both.join(labels.withColumnRenamed("node", "b"), "b").select(F.col("a").alias("node"), "label")
         spread = labels.unionByName(offered).groupBy("node").agg(F.min("label").alias("label"))
         parent = spread.select(F.col("node").alias("label"), F.col("label").alias("grand"))
         jumped = (spread.join(parent, "label", "left")
-                  .select("node", F.least("label", F.coalesce("grand", "label")).alias("label"))).localCheckpoint()
+                  .select("node", F.least("label", F.coalesce("grand", "label")).alias("label"))).checkpoint()
         changed = jumped.join(labels.withColumnRenamed("label", "old"), "node").where(F.col("label") != F.col("old"))
         labels = jumped
         if changed.limit(1).count() == 0:

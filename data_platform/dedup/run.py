@@ -37,6 +37,10 @@ def _batches(fn: Callable[[pa.RecordBatch], pa.RecordBatch]) -> Callable[[Iterat
 def load_documents(spark, inputs: list[str], fmt: str = "auto", source: str | None = None):
     """Documents with a unique ``_key`` from a funnel output (kept/ parquet, all columns kept) or any reader input."""
     found = spark_io.discover(spark, inputs, fmt)
+    for path in inputs:
+        if (run := writers.interrupted_run(spark, path)) is not None:
+            raise spark_io.InputError(f"{path} belongs to an unfinished run ({run} has no {writers.COMPLETE_MARKER}); "
+                                      "rerun the job that writes it")
     if set(found.files) == {"parquet"}:
         df = spark.read.parquet(*found.files["parquet"])
         if {S.ID, S.TEXT, S.N_CHARS, S.DROP_REASON}.issubset(df.columns):  # the filter job's output
@@ -94,7 +98,7 @@ def minhash_duplicates(spark, live, cfg: DedupConfig):
     sigs = (live.select(KEY, S.TEXT, S.LANG)
             .mapInArrow(_batches(lambda b: ST.minhash_signatures(b, mh, bands, rows)),
                         spark_io.spark_schema(ST.SIG_SCHEMA))
-            .localCheckpoint())
+            .checkpoint())
     buckets = (sigs.select(KEY, F.posexplode("bands").alias("band", "bucket"))
                .groupBy("band", "bucket").agg(F.array_sort(F.collect_set(KEY)).alias("keys"))
                .where(F.size("keys") > 1))
@@ -200,27 +204,30 @@ def run_dedup(spark, inputs: list[str], output: str, cfg: DedupConfig, fmt: str 
 
     started = time.time()
     writers.prepare_output(spark, output, overwrite)
+    out = output.rstrip("/")
+    # Reliable checkpoints (files under the output, not executor memory): a lost executor costs recomputation only.
+    spark.sparkContext.setCheckpointDir(f"{out}/{writers.CHECKPOINTS}")
     docs, input_count = load_documents(spark, inputs, fmt, source)
     # materialized once: every stage reads the same rows with the same keys
-    docs = docs.withColumn(DUP_OF, F.lit(None).cast("string")).localCheckpoint(eager=True)
+    docs = docs.withColumn(DUP_OF, F.lit(None).cast("string")).checkpoint(eager=True)
     input_chars = docs.agg(F.sum(S.N_CHARS)).first()[0] or 0
     live = docs.where(F.col(S.DROP_REASON).isNull())
     verdicts, clusters = [], None
     if cfg.exact.enabled:
-        exact = exact_duplicates(live, cfg).localCheckpoint()
+        exact = exact_duplicates(live, cfg).checkpoint()
         verdicts.append(exact)
         live = live.join(exact.select(KEY), KEY, "left_anti")
     if cfg.minhash.enabled:
         near, clusters = minhash_duplicates(spark, live, cfg)
-        near = near.localCheckpoint()
+        near = near.checkpoint()
         verdicts.append(near)
         live = live.join(near.select(KEY), KEY, "left_anti")
     final = docs.where(F.col(S.DROP_REASON).isNotNull())
     for enabled, stage in ((cfg.paragraphs.enabled, paragraph_dedup), (cfg.sentences.enabled, sentence_dedup)):
         if enabled:  # documents a stage drops leave; the survivors (with text cut) go on to the next stage
-            out = stage(live, cfg).localCheckpoint()
-            final = final.unionByName(out.where(F.col(S.DROP_REASON).isNotNull()))
-            live = out.where(F.col(S.DROP_REASON).isNull())
+            staged = stage(live, cfg).checkpoint()
+            final = final.unionByName(staged.where(F.col(S.DROP_REASON).isNotNull()))
+            live = staged.where(F.col(S.DROP_REASON).isNull())
     final = final.unionByName(live)
     if verdicts:
         marks = verdicts[0]
@@ -231,8 +238,8 @@ def run_dedup(spark, inputs: list[str], output: str, cfg: DedupConfig, fmt: str 
                       .drop("_reason", "_detail").select(*docs.columns))
         final = final.unionByName(duplicates)
     writers.write_partitioned(final.drop(KEY), spark, output)
-    out = output.rstrip("/")
     histogram = _write_clusters(clusters, out) if clusters is not None else {}
+    writers.remove(spark, f"{out}/{writers.CHECKPOINTS}")
     stats = RS.build_stats(RS.aggregate(spark, out), [*S.PRE_RULE_REASONS, *STAGE_REASONS], input_count)
     output_chars = stats["kept"]["characters"] + stats["dropped"]["characters"]
     stats["dedup"] = {"config": cfg.model_dump(), "lsh_bands_rows": list(lsh_params(cfg.minhash)),

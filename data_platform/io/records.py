@@ -57,6 +57,21 @@ def _as_str(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False)
 
 
+OVERSIZE_HEAD_BYTES = 65536
+
+
+def oversize_row(head: bytes, origin: str, size: int, sha1: str, limit: int, fields: FieldMap,
+                 default_source: str) -> dict[str, Any]:
+    """A JSON record too large to parse, seen only through its first bytes: dropped as ``too_long``, its id
+    taken from a top-level-looking ``"id": "..."`` in the head, else the content id of the whole record."""
+    text = head.decode("utf-8", "ignore")
+    found = re.search(r'"%s"\s*:\s*"((?:[^"\\]|\\.)*)"' % re.escape(fields.id), text)
+    doc_id = json.loads(f'"{found.group(1)}"') if found else f"{origin.rsplit('/', 1)[-1]}/{sha1[:16]}"
+    return row(doc_id, text=text, source=default_source, reason="too_long",
+               detail=f"record of {size} bytes > limits.max_record_bytes={limit}; dropped/ keeps its first "
+                      f"{len(head)} bytes")
+
+
 def parse_json_line(line: bytes, origin: str, fields: FieldMap, default_source: str) -> dict[str, Any]:
     """One JSON Lines record -> a row; malformed input -> a quarantined row holding the raw line."""
     fallback_id = content_id(origin, line)

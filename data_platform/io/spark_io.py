@@ -85,11 +85,14 @@ def _list_files(fs, status, jvm) -> list:
     return out
 
 
-def read_documents(spark, inputs: Inputs, fields: R.FieldMap, default_source: str | None):
-    """All inputs as one DataFrame of ``schema.RAW_SCHEMA`` rows, and the number of input records."""
+def read_documents(spark, inputs: Inputs, fields: R.FieldMap, default_source: str | None,
+                   max_record_bytes: int | None = None):
+    """All inputs as one DataFrame of ``schema.RAW_SCHEMA`` rows, and the number of input records. JSON-lines
+    records over ``max_record_bytes`` reach Python as their first bytes only, dropped as ``too_long``."""
     frames, counts = [], []
     for fmt, files in inputs.files.items():
-        df, count = _READERS[fmt](spark, files, fields, default_source or fmt)
+        extra = {"max_record_bytes": max_record_bytes} if fmt == "jsonl" else {}
+        df, count = _READERS[fmt](spark, files, fields, default_source or fmt, **extra)
         frames.append(df)
         counts.append(count)
     df = frames[0]
@@ -98,17 +101,24 @@ def read_documents(spark, inputs: Inputs, fields: R.FieldMap, default_source: st
     return df, sum(counts)
 
 
-def _read_jsonl(spark, files, fields, source):
+def _read_jsonl(spark, files, fields, source, max_record_bytes: int | None = None):
     from pyspark.sql import functions as F
 
     lines = (spark.read.text(files)
              .where(F.trim(F.col("value")) != "")
              .select(F.col("value").cast("binary").alias("line"), F.input_file_name().alias("file")))
+    if max_record_bytes is not None:  # cut in the JVM: a 100 MB record never becomes an Arrow batch or a str
+        size = F.octet_length("line")
+        big = size > max_record_bytes
+        head = F.when(big, F.substring("line", 1, R.OVERSIZE_HEAD_BYTES)).otherwise(F.col("line"))
+        lines = lines.select(head.alias("line"), "file", size.alias("size"), F.when(big, F.sha1("line")).alias("sha1"))
 
     def parse(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for b in batches:
-            rows = [R.parse_json_line(line, f, fields, source)
-                    for line, f in zip(b.column("line").to_pylist(), b.column("file").to_pylist())]
+            c, blank = b.to_pydict(), [None] * b.num_rows
+            rows = [R.parse_json_line(line, f, fields, source) if digest is None
+                    else R.oversize_row(line, f, size, digest, max_record_bytes, fields, source)
+                    for line, f, size, digest in zip(c["line"], c["file"], c.get("size", blank), c.get("sha1", blank))]
             yield R.to_batch(rows)
 
     return lines.mapInArrow(parse, spark_schema(S.RAW_SCHEMA)), lines.count()

@@ -8,6 +8,7 @@ from data_platform import schema as S
 
 STATUS = "_status"
 COMPLETE_MARKER = "_COMPLETE"
+CHECKPOINTS = "_checkpoints"
 
 
 class OutputExistsError(ValueError):
@@ -25,8 +26,26 @@ def prepare_output(spark, out: str, overwrite: bool) -> None:
     fs, root, jvm = _fs(spark, out)
     if fs.exists(jvm.org.apache.hadoop.fs.Path(root, COMPLETE_MARKER)) and not overwrite:
         raise OutputExistsError(f"output {out} already holds a completed run; pass --overwrite to replace it")
-    for name in ("_staging", "kept", "dropped", "clusters", "embeddings", "stats.json", "report.html", COMPLETE_MARKER):
+    for name in ("_staging", CHECKPOINTS, "kept", "dropped", "clusters", "embeddings", "stats.json", "report.html",
+                 COMPLETE_MARKER):
         fs.delete(jvm.org.apache.hadoop.fs.Path(root, name), True)
+
+
+def remove(spark, path: str) -> None:
+    """Delete a file or folder (recursively) through Hadoop's FileSystem."""
+    fs, jpath, _ = _fs(spark, path)
+    fs.delete(jpath, True)
+
+
+def interrupted_run(spark, path: str) -> str | None:
+    """The output folder of an unfinished run (kept/ and dropped/, no ``_COMPLETE``) if ``path`` is its kept/ or
+    dropped/ folder; else None. Such a folder may lack rows and must not be read as a result."""
+    parent, _, name = path.rstrip("/").rpartition("/")
+    if name not in ("kept", "dropped") or not parent:
+        return None
+    fs, root, jvm = _fs(spark, parent)
+    exists = [fs.exists(jvm.org.apache.hadoop.fs.Path(root, n)) for n in ("kept", "dropped", COMPLETE_MARKER)]
+    return parent if exists == [True, True, False] else None
 
 
 def write_partitioned(df, spark, out: str) -> None:

@@ -26,10 +26,12 @@ def find_model(folder: Path, lang: str) -> Path | None:
 
 @lru_cache(maxsize=16)
 def load(path: str):
-    """The ``kenlm.Model`` at ``path``, loaded once per process (executors included)."""
+    """The ``kenlm.Model`` at ``path`` (a file, or a model shipped to executors), loaded once per process."""
     import kenlm
 
-    return kenlm.Model(path)
+    from data_platform.models.shipping import local_path
+
+    return kenlm.Model(local_path(path))
 
 
 def doc_perplexity(model, text: str, lang: str) -> float | None:

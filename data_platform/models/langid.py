@@ -34,11 +34,13 @@ def resolve_model_path(spec: str, base: Path | None = None) -> Path:
 
 @lru_cache(maxsize=4)
 def load(path: str):
-    """The fastText model at ``path``, loaded once per process (executors included)."""
+    """The fastText model at ``path`` (a file, or a model shipped to executors), loaded once per process."""
     import fasttext
 
+    from data_platform.models.shipping import local_path
+
     fasttext.FastText.eprint = lambda *args, **kwargs: None  # silence the load-time warning on stderr
-    return fasttext.load_model(path)
+    return fasttext.load_model(local_path(path))
 
 
 def predict(texts: list[str], path: str, k: int) -> list[list[tuple[str, float]]]:
