@@ -132,7 +132,7 @@ def _quality_column(docs, name: str):
 
 def cluster_members(spark, live, embed: EmbedConfig, cfg: SemDedupConfig, reuse: str | None):
     """(members with cluster, sub, chunk, centroid_sim and embedding; embeddings; facts for stats.json)."""
-    emb = document_embeddings(spark, live, embed, reuse).localCheckpoint(eager=True)
+    emb = document_embeddings(spark, live, embed, reuse).checkpoint(eager=True)
     n = emb.count()
     backend = kmeans.pick_backend(cfg.backend)
     if n == 0:
@@ -145,7 +145,7 @@ def cluster_members(spark, live, embed: EmbedConfig, cfg: SemDedupConfig, reuse:
         members = members.join(live.select(KEY, _quality_column(live, cfg.quality_column).alias(QUALITY)), KEY)
     members, split = split_oversized(members, cfg, backend, embed.device)
     facts = {"documents": n, "clusters": k, "sample": len(sample), "backend": backend, "clusters_split": split}
-    return members.localCheckpoint(eager=True), emb, facts
+    return members.checkpoint(eager=True), emb, facts
 
 
 def _check_quality(live, cfg: SemDedupConfig) -> None:
@@ -169,21 +169,25 @@ def run_semdedup(spark, inputs: list[str], output: str, cfg: SemDedupConfig, emb
     started = time.time()
     if not sweep:
         writers.prepare_output(spark, output, overwrite)
+    out = output.rstrip("/")
+    # reliable checkpoints under the output (as in dedup): a lost executor costs recomputation, not the job
+    spark.sparkContext.setCheckpointDir(f"{out}/{writers.CHECKPOINTS}")
     docs, input_count = load_documents(spark, inputs, fmt, source)
     if DUP_OF not in docs.columns:
         docs = docs.withColumn(DUP_OF, F.lit(None).cast("string"))
-    docs = docs.localCheckpoint(eager=True)
+    docs = docs.checkpoint(eager=True)
     live = docs.where(F.col(S.DROP_REASON).isNull())
     _check_quality(live, cfg)
     members, emb, facts = cluster_members(spark, live, embed, cfg, embeddings)
-    out = output.rstrip("/")
     if sweep:
-        return _sweep(spark, members, cfg, facts, out, inputs, started)
+        report = _sweep(spark, members, cfg, facts, out, inputs, started)
+        writers.remove(spark, f"{out}/{writers.CHECKPOINTS}")
+        return report
     emb.select(S.ID, EMBEDDING).write.mode("overwrite").parquet(f"{out}/embeddings")
     group = ["cluster", "sub", "chunk"]
     dup_schema = f"{KEY} string, {DUP_OF} string, similarity double"
     dups = (members.groupBy(*group).applyInArrow(_group_fn(cfg, False), dup_schema) if members is not None
-            else spark.createDataFrame([], dup_schema)).localCheckpoint(eager=True)
+            else spark.createDataFrame([], dup_schema)).checkpoint(eager=True)
     detail = F.format_string("semantic duplicate of %s (cosine %.4f)", F.col("_of"), F.col("similarity"))
     hit = F.col("_of").isNotNull()
     marked = (docs.join(dups.withColumnRenamed(DUP_OF, "_of"), KEY, "left")
@@ -201,6 +205,7 @@ def run_semdedup(spark, inputs: list[str], output: str, cfg: SemDedupConfig, emb
                          "cluster_size_histogram": sizes}
     stats["run"] = {"inputs": inputs, "output": output, "elapsed_s": round(time.time() - started, 2)}
     writers.write_text(spark, f"{out}/stats.json", json.dumps(stats, indent=2, ensure_ascii=False))
+    writers.remove(spark, f"{out}/{writers.CHECKPOINTS}")
     if stats["accounting"]["ok"]:
         writers.mark_complete(spark, output, {"input_documents": input_count})
     return stats

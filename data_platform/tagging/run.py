@@ -110,13 +110,14 @@ def run_tagging(spark, inputs: list[str], output: str, settings: TagSettings, fm
 
     started = time.time()
     writers.prepare_output(spark, output, overwrite)
+    out = output.rstrip("/")
+    spark.sparkContext.setCheckpointDir(f"{out}/{writers.CHECKPOINTS}")  # reliable, as in dedup
     docs, input_count = load_documents(spark, inputs, fmt, source)
-    docs = docs.drop(QUALITY, QUALITY_INT, DOMAIN, DOMAIN_CONF).localCheckpoint(eager=True)
+    docs = docs.drop(QUALITY, QUALITY_INT, DOMAIN, DOMAIN_CONF).checkpoint(eager=True)
     live = docs.where(F.col(S.DROP_REASON).isNull())
-    tags = tag_frame(spark, live, settings, embeddings).localCheckpoint(eager=True)
+    tags = tag_frame(spark, live, settings, embeddings).checkpoint(eager=True)
     tagged = docs.join(tags, KEY, "left")
     writers.write_partitioned(tagged.withColumn(S.META, _meta_with_tags()).drop(KEY), spark, output)
-    out = output.rstrip("/")
     stats = RS.build_stats(RS.aggregate(spark, out), [*S.PRE_RULE_REASONS, *STAGE_REASONS, "duplicate_semantic"],
                            input_count)
     stats["tags"] = _tag_stats(spark, out)
@@ -124,6 +125,7 @@ def run_tagging(spark, inputs: list[str], output: str, settings: TagSettings, fm
                                  "domains": list(settings.domains or []), "temperature": settings.temperature}
     stats["run"] = {"inputs": inputs, "output": output, "elapsed_s": round(time.time() - started, 2)}
     writers.write_text(spark, f"{out}/stats.json", json.dumps(stats, indent=2, ensure_ascii=False))
+    writers.remove(spark, f"{out}/{writers.CHECKPOINTS}")
     if stats["accounting"]["ok"]:
         writers.mark_complete(spark, output, {"input_documents": input_count})
     return stats

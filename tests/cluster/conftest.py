@@ -23,11 +23,6 @@ RULES = REPO / "rules" / "default.yaml"
 SAMPLE = REPO / "data" / "sample"
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "cluster: runs against a real Spark standalone cluster on 127.0.0.1")
-    config.addinivalue_line("markers", "slow: too long for CI; run by hand")
-
-
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory):
     c = StandaloneCluster(tmp_path_factory.mktemp("cluster"))
