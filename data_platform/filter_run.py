@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -57,8 +56,6 @@ def run_filter(spark, job: FilterRun) -> dict[str, Any]:
     stats["cleaning"] = ST.cleaning_stats(spark, job.output)
     stats["run"] = {"inputs": job.inputs, "files": inputs.files, "ignored_files": inputs.ignored, "rules": job.ruleset.path,
                     "output": job.output, "elapsed_s": round(time.time() - started, 2)}
-    writers.write_text(spark, f"{job.output.rstrip('/')}/stats.json", json.dumps(stats, indent=2, ensure_ascii=False))
     write_report(spark, job.output, stats, funnel_order(job.ruleset))
-    if stats["accounting"]["ok"]:
-        writers.mark_complete(spark, job.output, {"input_documents": input_count})
+    writers.finish(spark, job.output, stats, {"input_documents": input_count})
     return stats

@@ -23,6 +23,17 @@ def spark():
     session.stop()
 
 
+@pytest.fixture
+def one_torch_thread():
+    """The CI machine's 2 cores are shared (Spark workers too); one torch thread avoids OpenMP oversubscription."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def ruleset():
     from data_platform.config import load_rules

@@ -15,7 +15,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import torch
 import yaml
 from nbclient import NotebookClient
 
@@ -32,12 +31,7 @@ NOTEBOOK = REPO / "notebooks" / "ablation.ipynb"
 STEPS = 12  # token_budget / (32 x 4 x 1)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _write_versions(root):

@@ -10,7 +10,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import torch
 
 from tests.conftest import REPO, SAMPLE
 from trainer import tokenizer as T
@@ -26,12 +25,7 @@ TEXTS = ["Hello, world!  Two  spaces\tand a tab\n\nand 2024-05-17 12:30.", "æ•°æ
          "trailing space "]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

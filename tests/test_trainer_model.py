@@ -18,13 +18,7 @@ from trainer.schedule import lr_at
 TINY = ModelArgs(vocab_size=64, dim=32, n_layers=2, n_heads=4, n_kv_heads=2, ffn_hidden=64, max_seq_len=32)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The CI machine's 2 cores are shared; one thread per test avoids OpenMP oversubscription."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_tiny_model_overfits_a_batch():

@@ -205,8 +205,7 @@ def run_dedup(spark, inputs: list[str], output: str, cfg: DedupConfig, fmt: str 
     started = time.time()
     writers.prepare_output(spark, output, overwrite)
     out = output.rstrip("/")
-    # Reliable checkpoints (files under the output, not executor memory): a lost executor costs recomputation only.
-    spark.sparkContext.setCheckpointDir(f"{out}/{writers.CHECKPOINTS}")
+    writers.use_checkpoints(spark, out)
     docs, input_count = load_documents(spark, inputs, fmt, source)
     # materialized once: every stage reads the same rows with the same keys
     docs = docs.withColumn(DUP_OF, F.lit(None).cast("string")).checkpoint(eager=True)
@@ -239,16 +238,13 @@ def run_dedup(spark, inputs: list[str], output: str, cfg: DedupConfig, fmt: str 
         final = final.unionByName(duplicates)
     writers.write_partitioned(final.drop(KEY), spark, output)
     histogram = _write_clusters(clusters, out) if clusters is not None else {}
-    writers.remove(spark, f"{out}/{writers.CHECKPOINTS}")
     stats = RS.build_stats(RS.aggregate(spark, out), [*S.PRE_RULE_REASONS, *STAGE_REASONS], input_count)
     output_chars = stats["kept"]["characters"] + stats["dropped"]["characters"]
     stats["dedup"] = {"config": cfg.model_dump(), "lsh_bands_rows": list(lsh_params(cfg.minhash)),
                       "cluster_size_histogram": histogram,
                       "paragraph_characters_removed": input_chars - output_chars}
     stats["run"] = {"inputs": inputs, "output": output, "elapsed_s": round(time.time() - started, 2)}
-    writers.write_text(spark, f"{out}/stats.json", json.dumps(stats, indent=2, ensure_ascii=False))
-    if stats["accounting"]["ok"]:
-        writers.mark_complete(spark, output, {"input_documents": input_count})
+    writers.finish(spark, output, stats, {"input_documents": input_count})
     return stats
 
 

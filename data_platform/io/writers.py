@@ -76,6 +76,21 @@ def write_text(spark, path: str, content: str) -> None:
         stream.close()
 
 
+def use_checkpoints(spark, out: str) -> None:
+    """Reliable checkpoints in ``<out>/_checkpoints`` (files, not executor memory): a lost executor costs
+    recomputation only. ``finish`` removes them."""
+    spark.sparkContext.setCheckpointDir(f"{out.rstrip('/')}/{CHECKPOINTS}")
+
+
+def finish(spark, out: str, stats: dict, summary: dict) -> None:
+    """End of a job: ``stats.json``, checkpoints removed, then ``_COMPLETE`` when the accounting holds."""
+    out = out.rstrip("/")
+    write_text(spark, f"{out}/stats.json", json.dumps(stats, indent=2, ensure_ascii=False))
+    remove(spark, f"{out}/{CHECKPOINTS}")
+    if stats["accounting"]["ok"]:
+        mark_complete(spark, out, summary)
+
+
 def mark_complete(spark, out: str, summary: dict) -> None:
     """The last write of a run: readers may trust the folder once this marker exists."""
     write_text(spark, f"{out.rstrip('/')}/{COMPLETE_MARKER}", json.dumps(summary, sort_keys=True) + "\n")

@@ -110,9 +110,7 @@ def run_shards(spark, inputs: list[str], output: str, cfg: ShardsConfig) -> dict
                        "bytes": sum(s["bytes"] for s in shards)}
     stats["run"] = {"inputs": inputs, "output": output, "elapsed_s": round(time.time() - started, 2)}
     writers.write_text(spark, f"{out}/{SHARD_INDEX}", json.dumps(shards, indent=1, ensure_ascii=False))
-    writers.write_text(spark, f"{out}/stats.json", json.dumps(stats, indent=2, ensure_ascii=False))
-    if stats["accounting"]["ok"]:
-        writers.mark_complete(spark, out, {"input_documents": stats["input_documents"], "shards": len(shards)})
+    writers.finish(spark, out, stats, {"input_documents": stats["input_documents"], "shards": len(shards)})
     return stats
 
 

@@ -170,8 +170,7 @@ def run_semdedup(spark, inputs: list[str], output: str, cfg: SemDedupConfig, emb
     if not sweep:
         writers.prepare_output(spark, output, overwrite)
     out = output.rstrip("/")
-    # reliable checkpoints under the output (as in dedup): a lost executor costs recomputation, not the job
-    spark.sparkContext.setCheckpointDir(f"{out}/{writers.CHECKPOINTS}")
+    writers.use_checkpoints(spark, out)
     docs, input_count = load_documents(spark, inputs, fmt, source)
     if DUP_OF not in docs.columns:
         docs = docs.withColumn(DUP_OF, F.lit(None).cast("string"))
@@ -204,10 +203,7 @@ def run_semdedup(spark, inputs: list[str], output: str, cfg: SemDedupConfig, emb
     stats["semdedup"] = {"config": cfg.model_dump(), "embed": embed.model_dump(), **facts,
                          "cluster_size_histogram": sizes}
     stats["run"] = {"inputs": inputs, "output": output, "elapsed_s": round(time.time() - started, 2)}
-    writers.write_text(spark, f"{out}/stats.json", json.dumps(stats, indent=2, ensure_ascii=False))
-    writers.remove(spark, f"{out}/{writers.CHECKPOINTS}")
-    if stats["accounting"]["ok"]:
-        writers.mark_complete(spark, output, {"input_documents": input_count})
+    writers.finish(spark, output, stats, {"input_documents": input_count})
     return stats
 
 

@@ -111,7 +111,7 @@ def run_tagging(spark, inputs: list[str], output: str, settings: TagSettings, fm
     started = time.time()
     writers.prepare_output(spark, output, overwrite)
     out = output.rstrip("/")
-    spark.sparkContext.setCheckpointDir(f"{out}/{writers.CHECKPOINTS}")  # reliable, as in dedup
+    writers.use_checkpoints(spark, out)
     docs, input_count = load_documents(spark, inputs, fmt, source)
     docs = docs.drop(QUALITY, QUALITY_INT, DOMAIN, DOMAIN_CONF).checkpoint(eager=True)
     live = docs.where(F.col(S.DROP_REASON).isNull())
@@ -124,10 +124,7 @@ def run_tagging(spark, inputs: list[str], output: str, settings: TagSettings, fm
     stats["tags"]["settings"] = {"embed": settings.embed.model_dump(), "quality_head": settings.quality_head,
                                  "domains": list(settings.domains or []), "temperature": settings.temperature}
     stats["run"] = {"inputs": inputs, "output": output, "elapsed_s": round(time.time() - started, 2)}
-    writers.write_text(spark, f"{out}/stats.json", json.dumps(stats, indent=2, ensure_ascii=False))
-    writers.remove(spark, f"{out}/{writers.CHECKPOINTS}")
-    if stats["accounting"]["ok"]:
-        writers.mark_complete(spark, output, {"input_documents": input_count})
+    writers.finish(spark, output, stats, {"input_documents": input_count})
     return stats
 
 
