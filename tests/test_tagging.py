@@ -105,7 +105,7 @@ def test_domain_file_errors_name_the_line(tmp_path):
 
 
 def test_quality_rule_thresholds_in_the_funnel(tmp_path):
-    from conftest import raw_batch
+    from tests.conftest import raw_batch
 
     from data_platform.config import load_rules
     from data_platform.funnel import process_batch
