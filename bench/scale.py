@@ -95,6 +95,7 @@ def bench_size(n: int, words: int, work: Path, driver_memory: str) -> dict:
 
 
 def write_results(results: list[dict], meta: dict, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
     lines = [
         "# Scaling: filter and dedup jobs by corpus size",
@@ -105,8 +106,8 @@ def write_results(results: list[dict], meta: dict, out: Path) -> None:
         "",
         f"`bench/scale.py` (method in its docstring): generated English-like documents of {meta['words']} words, "
         f"each job one `spark-submit --master local[2] --driver-memory {meta['driver_memory']}` process. "
-        "The machine's 2 cores were shared with other work during these runs (see the load averages), so the "
-        "absolute speeds are lower bounds; the growth with size is the point.",
+        "The load averages before and after each job are listed: a run under load from other work is a lower "
+        "bound; the growth with size is the point.",
         "",
         "| documents | input MB | job | wall s | docs/s | peak RSS MiB | kept | load before → after |",
         "|---:|---:|---|---:|---:|---:|---:|---|",
