@@ -30,7 +30,7 @@ from data_platform.rules.langid import LangidParams
 from data_platform.rules.perplexity import PerplexityParams, find_models
 from data_platform.rules.quality import QualityParams
 from data_platform.rules.wordlists import FlaggedParams, StopwordParams, load_flagged, load_stopwords
-from data_platform.yaml_lines import ConfigError, KeyPath, format_path, line_of, load_with_lines
+from data_platform.yaml_lines import ConfigError, KeyPath, load_with_lines, locator, validate
 
 
 class _Section(BaseModel):
@@ -189,16 +189,8 @@ def load_rules(path: str | Path) -> RuleSet:
     data, lines = load_with_lines(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}:1: the rule file must be a mapping with 'order' and 'rules'")
-
-    def fail(key: KeyPath, msg: str) -> ConfigError:
-        line = line_of(lines, key)
-        return ConfigError(f"{path}:{line}: {format_path(key)}: {msg}")
-
-    try:
-        config = RuleFile.model_validate(data)
-    except ValidationError as err:
-        first = err.errors()[0]
-        raise fail(tuple(first["loc"]), first["msg"]) from None
+    fail = locator(path, lines)
+    config = validate(RuleFile, data, fail)
     _check_layer(config.rules, config.order, ("rules",), ("order",), {}, fail, defaults=True)
     for section in ("languages", "sources"):
         for key, layer in getattr(config, section).items():

@@ -55,6 +55,26 @@ def line_of(lines: dict[KeyPath, int], path: KeyPath) -> int | None:
     return None
 
 
+def locator(path: Path, lines: dict[KeyPath, int]):
+    """``fail(key, message)``: a ``ConfigError`` reading ``path:line: key: message``."""
+
+    def fail(key: KeyPath, msg: str) -> ConfigError:
+        return ConfigError(f"{path}:{line_of(lines, key)}: {format_path(key)}: {msg}")
+
+    return fail
+
+
+def validate(model, data: Any, fail):
+    """``model.model_validate(data)``; the first pydantic error becomes ``fail(its key, its message)``."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        raise fail(tuple(first["loc"]), first["msg"]) from None
+
+
 def format_path(path: KeyPath) -> str:
     """``('rules', 'word_count', 'min')`` -> ``rules.word_count.min``; list items as ``[i]``."""
     out = ""

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from data_platform.yaml_lines import ConfigError, format_path, line_of, load_with_lines
+from data_platform.yaml_lines import ConfigError, load_with_lines, locator, validate
 
 
 class _Section(BaseModel):
@@ -73,9 +73,4 @@ def load_ablation(path: str | Path) -> AblationConfig:
     data, lines = load_with_lines(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}:1: an ablation config is a mapping (out, versions, training, ...)")
-    try:
-        return AblationConfig.model_validate(data)
-    except ValidationError as err:
-        first = err.errors()[0]
-        key = tuple(first["loc"])
-        raise ConfigError(f"{path}:{line_of(lines, key)}: {format_path(key)}: {first['msg']}") from None
+    return validate(AblationConfig, data, locator(path, lines))

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from data_platform.yaml_lines import ConfigError, format_path, line_of, load_with_lines
+from data_platform.yaml_lines import ConfigError, load_with_lines, locator, validate
 from trainer.model import ModelArgs
 
 
@@ -137,9 +137,4 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainCo
     if not isinstance(data, dict):
         raise ConfigError(f"{path}:1: a training config is a mapping with model, data and run sections")
     data = apply_overrides(data, overrides or [])
-    try:
-        return TrainConfig.model_validate(data)
-    except ValidationError as err:
-        first = err.errors()[0]
-        key = tuple(first["loc"])
-        raise ConfigError(f"{path}:{line_of(lines, key)}: {format_path(key)}: {first['msg']}") from None
+    return validate(TrainConfig, data, locator(path, lines))

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from data_platform.pipeline.stages import REGISTRY, StageError
-from data_platform.yaml_lines import ConfigError, KeyPath, format_path, line_of, load_with_lines
+from data_platform.yaml_lines import ConfigError, KeyPath, load_with_lines, locator, validate
 
 
 class CardInfo(BaseModel):
@@ -79,15 +79,8 @@ def load_recipe(path: str | Path) -> Recipe:
     data, lines = load_with_lines(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}:1: a recipe must be a mapping with name, inputs and stages")
-
-    def fail(key: KeyPath, msg: str) -> ConfigError:
-        return ConfigError(f"{path}:{line_of(lines, key)}: {format_path(key)}: {msg}")
-
-    try:
-        spec = RecipeFile.model_validate(data)
-    except ValidationError as err:
-        first = err.errors()[0]
-        raise fail(tuple(first["loc"]), first["msg"]) from None
+    fail = locator(path, lines)
+    spec = validate(RecipeFile, data, fail)
     base = path.parent
     stages, seen = [], set()
     for i, raw in enumerate(spec.stages):
