@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+from data_platform import yaml_lines
 from data_platform.io.records import FieldMap
 from data_platform.yaml_lines import ConfigError, KeyPath, format_path, line_of, load_with_lines
 
@@ -43,11 +44,7 @@ def register(kind: str, load: Callable[[dict[str, Any], Path], Any], run: RunFn,
 
 def validate(model: type[BaseModel], data: Any, prefix: KeyPath = ()) -> Any:
     """``model.model_validate(data)``; a ValidationError becomes a StageError at the first failing key."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as err:
-        first = err.errors()[0]
-        raise StageError(prefix + tuple(first["loc"]), first["msg"]) from None
+    return yaml_lines.validate(model, data, lambda key, msg: StageError(prefix + key, msg))
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from data_platform.yaml_lines import ConfigError, format_path, line_of, load_with_lines
+from data_platform.yaml_lines import load_with_lines, locator, validate
 
 
 class _Section(BaseModel):
@@ -44,9 +44,4 @@ class DomainFile(_Section):
 def load_domains(path: Path) -> dict[str, list[str]]:
     """Read and validate a domain prototype file; errors name the file, key and line."""
     data, lines = load_with_lines(path)
-    try:
-        return DomainFile.model_validate(data).categories
-    except ValidationError as err:
-        first = err.errors()[0]
-        key = tuple(first["loc"])
-        raise ConfigError(f"{path}:{line_of(lines, key)}: {format_path(key)}: {first['msg']}") from None
+    return validate(DomainFile, data, locator(path, lines)).categories
