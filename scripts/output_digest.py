@@ -40,7 +40,9 @@ def run_jobs(out: Path) -> None:
 
 
 def _rows_digest(table: pa.Table) -> str:
-    rows = [json.dumps(r, sort_keys=True, default=str, ensure_ascii=False) for r in table.to_pylist()]
+    """SHA-256 of the rows in sorted order, the checkout's location replaced (WARC rows name their file)."""
+    rows = [json.dumps(r, sort_keys=True, default=str, ensure_ascii=False).replace(str(REPO), "<REPO>")
+            for r in table.to_pylist()]
     h = hashlib.sha256()
     for r in sorted(rows):
         h.update(r.encode())
@@ -73,10 +75,17 @@ def digest(out: Path) -> dict[str, Any]:
     return result
 
 
+def _differences(a: Any, b: Any, where: str) -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in sorted(set(a) | set(b), key=str) for d in _differences(a.get(k), b.get(k), f"{where}/{k}")]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _differences(x, y, f"{where}[{i}]")]
+    return [] if a == b else [f"{where}: {str(a)[:60]} != {str(b)[:60]}"]
+
+
 def compare(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    """Keys whose digests differ, or that exist on one side only."""
-    return [f"{k}: {'missing in A' if k not in a else 'missing in B' if k not in b else 'differs'}"
-            for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    """Every value that differs between two digests, with its key path."""
+    return _differences(a, b, "")
 
 
 def main(argv: list[str] | None = None) -> int:
