@@ -205,13 +205,20 @@ def write_outputs(out: Path, result: dict) -> None:
     compare.plot_curves(result["curves"], out / "curves.png")
 
 
+EXAMPLES = """examples (dp-ablate is the same command as python -m trainer.ablate):
+  dp-ablate --config ablations/sample.yaml
+  accelerate launch -m trainer.ablate --config ablations/sample.yaml     # several GPUs
+"""
+
+
 def main(argv: list[str] | None = None) -> int:
     from data_platform.cli import error
     from trainer.inputs import InputError
     from trainer.mixture import MixtureError
     from trainer.pack import PackError
 
-    p = argparse.ArgumentParser(prog="python -m trainer.ablate", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m trainer.ablate", description=__doc__.splitlines()[0],
+                                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", required=True, help="ablation YAML (see ablations/sample.yaml)")
     args = p.parse_args(argv)
     try:

@@ -35,12 +35,19 @@ def _gib(n: float) -> str:
     return f"{n / 2**30:8.2f} GiB"
 
 
+EXAMPLES = """examples (dp-estimate is the same command as python -m trainer.estimate):
+  dp-estimate --config trainer/configs/llama125m.yaml --gpus 8
+  dp-estimate --config trainer/configs/llama350m.yaml --gpus 8 --fsdp --set data.micro_batch=16
+"""
+
+
 def main(argv: list[str] | None = None) -> int:
     from data_platform.cli import error
     from data_platform.yaml_lines import ConfigError
     from trainer.config import load_config
 
-    p = argparse.ArgumentParser(prog="python -m trainer.estimate", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m trainer.estimate", description=__doc__.splitlines()[0],
+                                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", required=True)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--gpus", type=int, default=1)

@@ -175,10 +175,16 @@ def _index(results: list[dict], fp: dict, vocab_size: int, specials: dict[str, i
             "dtype": "uint16" if vocab_size <= 1 << 16 else "uint32", "channels": channels, "fingerprint": fp}
 
 
+EXAMPLES = """example (dp-pack is the same command as python -m trainer.pack):
+  dp-pack --inputs out/filter/kept --tokenizer out/tokenizer/tokenizer.json --out out/tokens/v1
+"""
+
+
 def main(argv: list[str] | None = None) -> int:
     from data_platform.cli import error
 
-    p = argparse.ArgumentParser(prog="python -m trainer.pack", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m trainer.pack", description=__doc__.splitlines()[0],
+                                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--inputs", nargs="+", required=True, help="parquet files, folders, globs or manifest.json")
     p.add_argument("--tokenizer", required=True, help="tokenizer.json")
     p.add_argument("--out", required=True, help="token folder")

@@ -74,8 +74,15 @@ def report(tok: Tokenizer, texts_by_lang: dict[str, list[str]]) -> list[dict]:
     return rows
 
 
+EXAMPLES = """examples (dp-tokenizer is the same command as python -m trainer.tokenizer):
+  dp-tokenizer train --inputs out/filter/kept --out out/tokenizer/tokenizer.json --vocab-size 512
+  dp-tokenizer report --tokenizer out/tokenizer/tokenizer.json --inputs out/filter/kept
+"""
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m trainer.tokenizer", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m trainer.tokenizer", description=__doc__.splitlines()[0],
+                                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train tokenizer.json on a sample across sources")
     t.add_argument("--inputs", nargs="+", required=True, help="parquet files, folders, globs or manifest.json")

@@ -281,13 +281,21 @@ def _loop(run: Run, stop_at: int | None) -> dict:
     return last
 
 
+EXAMPLES = """examples (dp-train is the same command as python -m trainer.train):
+  dp-train --config trainer/configs/tiny.yaml --set run.steps=50
+  dp-train --config trainer/configs/tiny.yaml --stop-at 20        # stop with a checkpoint; rerun to resume
+  accelerate launch -m trainer.train --config trainer/configs/llama125m.yaml     # every visible GPU
+"""
+
+
 def main(argv: list[str] | None = None) -> int:
     from data_platform.cli import error
     from trainer.inputs import InputError
     from trainer.mixture import MixtureError
     from trainer.pack import PackError
 
-    p = argparse.ArgumentParser(prog="python -m trainer.train", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m trainer.train", description=__doc__.splitlines()[0],
+                                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", required=True, help="training YAML")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config field, e.g. --set run.steps=100 (repeatable)")
