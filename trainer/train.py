@@ -164,6 +164,21 @@ def _eval_streams(cfg: TrainConfig, data: TokenData) -> dict[str, TokenStream]:
     return common.streams("all")
 
 
+def _model_and_optimizer(cfg: TrainConfig, accelerator: Accelerator) -> tuple[torch.nn.Module,
+                                                                            torch.optim.Optimizer, int]:
+    """The seeded model (compiled when asked) and its AdamW, both prepared by Accelerate; the parameter count."""
+    torch.manual_seed(cfg.run.seed)  # the initial weights depend on the seed only, not on what ran before
+    model = Transformer(cfg.model)
+    n_params = count_params(model)  # before compile and prepare, which wrap the module
+    if cfg.run.compile:
+        model.compile()  # in place: checkpoints keep plain parameter names
+    o = cfg.optim
+    optimizer = make_optimizer(model, lr=o.lr, betas=o.betas, eps=o.eps, weight_decay=o.weight_decay,
+                               device=accelerator.device)
+    model, optimizer = accelerator.prepare(model, optimizer)
+    return model, optimizer, n_params
+
+
 def train(cfg: TrainConfig, stop_at: int | None = None, end_training: bool = True) -> dict:
     """Run (or resume) training; return final metrics, held-out losses per channel and where logs are.
 
@@ -178,15 +193,7 @@ def train(cfg: TrainConfig, stop_at: int | None = None, end_training: bool = Tru
     probs = mixture_probs(sizes, cfg.data.weights, cfg.data.caps)
     state = RunState(MixtureSampler(sizes, probs, cfg.data.seed),
                      SpikeDetector(cfg.log.spike_factor, cfg.log.spike_window))
-    torch.manual_seed(cfg.run.seed)  # the initial weights depend on the seed only, not on what ran before
-    model = Transformer(cfg.model)
-    n_params = count_params(model)  # before compile and prepare, which wrap the module
-    if cfg.run.compile:
-        model.compile()  # in place: checkpoints keep plain parameter names
-    o = cfg.optim
-    optimizer = make_optimizer(model, lr=o.lr, betas=o.betas, eps=o.eps, weight_decay=o.weight_decay,
-                               device=accelerator.device)
-    model, optimizer = accelerator.prepare(model, optimizer)
+    model, optimizer, n_params = _model_and_optimizer(cfg, accelerator)
     accelerator.register_for_checkpointing(state)  # save_state/load_state then carry step, sampler and spikes
     ckpt_dir = out / "checkpoints"
     resume = _resume_from(cfg, ckpt_dir)
@@ -199,7 +206,8 @@ def train(cfg: TrainConfig, stop_at: int | None = None, end_training: bool = Tru
         (out / "config.json").write_text(cfg.model_dump_json(indent=1) + "\n")
         monitor.record("run", state.step, {"params": n_params, "world_size": world,
                                            **{f"p_{c}": p for c, p in probs.items()}})
-    run = Run(cfg, accelerator, model, optimizer, state, train_streams, heldout, monitor, ckpt_dir)
+    run = Run(cfg=cfg, accelerator=accelerator, model=model, optimizer=optimizer, state=state,
+              train_streams=train_streams, heldout=heldout, monitor=monitor, ckpt_dir=ckpt_dir)
     last = _loop(run, stop_at)
     if last.pop("eval_step", None) != state.step:  # the final evaluation, unless the loop's last step made it
         last["eval"] = evaluate(model, heldout, cfg, accelerator)
