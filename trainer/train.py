@@ -201,7 +201,8 @@ def train(cfg: TrainConfig, stop_at: int | None = None, end_training: bool = Tru
         accelerator.load_state(str(resume))
     if accelerator.is_main_process:
         _warn_repeats(probs, sizes, cfg, world)
-    monitor = Monitor(out, cfg.run.steps, state.step, accelerator.is_main_process, cfg.log.progress)
+    monitor = Monitor(out, total=cfg.run.steps, start=state.step, main=accelerator.is_main_process,
+                      progress=cfg.log.progress)
     if accelerator.is_main_process:
         (out / "config.json").write_text(cfg.model_dump_json(indent=1) + "\n")
         monitor.record("run", state.step, {"params": n_params, "world_size": world,
