@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Build KenLM's estimator (lmplz) and build_binary from the kenlm sdist on PyPI and install both into the
-# repository's .venv/bin/ (where data_platform.models.kenlm_train looks for them). Idempotent: exits at once
-# when both are there. Needs cmake, a C++ compiler and Boost (program_options, system, thread, test); on Debian
-# the missing ones are installed with apt-get (as root).
+# repository's .venv/bin/ (where data_platform.models.kenlm_train looks for them; VENV=... for another
+# environment). Idempotent: exits at once when both are there. Needs cmake, a C++ compiler and Boost
+# (program_options, system, thread, test); on Debian the missing ones are installed with apt-get (as root).
+# Prints one line per step; the build output goes to $STEP_LOG (default .venv/build_kenlm.log).
 #
 #   bash scripts/build_kenlm.sh            # KENLM_VERSION=0.3.0 JOBS=2 by default
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BIN="$REPO/.venv/bin"
+source "$REPO/scripts/steps.sh"
+BIN="${VENV:-$REPO/.venv}/bin"
 KENLM_VERSION="${KENLM_VERSION:-0.3.0}"
 JOBS="${JOBS:-2}"
 TOOLS=(lmplz build_binary)
@@ -17,10 +19,11 @@ if [[ -x "$BIN/lmplz" && -x "$BIN/build_binary" ]]; then
   echo "lmplz and build_binary are already in $BIN"
   exit 0
 fi
-if [[ ! -x "$BIN/pip" ]]; then
-  echo "error: no virtual environment at $REPO/.venv: run bash scripts/install.sh first" >&2
+if [[ ! -x "$BIN/python" ]]; then
+  echo "error: no virtual environment at ${BIN%/bin}: run bash scripts/install.sh first" >&2
   exit 1
 fi
+STEP_LOG="${STEP_LOG:-${BIN%/bin}/build_kenlm.log}"
 
 # Debian packages for what is missing: compiler/cmake, Boost headers, compression headers (optional in KenLM,
 # but then the models and corpora it reads cannot be compressed).
@@ -44,27 +47,22 @@ if ((${#PACKAGES[@]})); then
     echo "error: KenLM needs build dependencies; as root run: $APT_LINE" >&2
     exit 1
   fi
-  echo "installing ${PACKAGES[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
+  apt_install() { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"; }
+  step "apt-get install ${PACKAGES[*]}" apt_install "${PACKAGES[@]}"
 fi
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/build_kenlm.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
-
-echo "downloading the kenlm $KENLM_VERSION sdist"
-# --no-binary kenlm, not :all: (that would also build the sdist's build dependency cmake from source, ~10 min)
-"$BIN/pip" download --quiet --no-deps --no-binary kenlm --dest "$WORK" "kenlm==$KENLM_VERSION"
-tar -xzf "$WORK"/kenlm-"$KENLM_VERSION".tar.gz -C "$WORK"
 SRC="$WORK/kenlm-$KENLM_VERSION"
 
-echo "building ${TOOLS[*]} (make -j$JOBS)"
-mkdir "$SRC/build"
-cd "$SRC/build"
-cmake .. -DCMAKE_BUILD_TYPE=Release >"$WORK/cmake.log" 2>&1 || { tail -n 20 "$WORK/cmake.log" >&2; exit 1; }
-make -j"$JOBS" "${TOOLS[@]}" >"$WORK/make.log" 2>&1 || { tail -n 20 "$WORK/make.log" >&2; exit 1; }
-
+sdist() {  # --no-binary kenlm, not :all: (that would also build the build dependency cmake from source, ~10 min)
+  "$BIN/python" -m pip download --disable-pip-version-check --no-deps --no-binary kenlm --dest "$WORK" \
+    "kenlm==$KENLM_VERSION" && tar -xzf "$WORK/kenlm-$KENLM_VERSION.tar.gz" -C "$WORK"
+}
+step "kenlm $KENLM_VERSION sdist" sdist
+step "cmake" cmake -S "$SRC" -B "$SRC/build" -DCMAKE_BUILD_TYPE=Release
+step "make ${TOOLS[*]} (-j$JOBS)" make -C "$SRC/build" -j"$JOBS" "${TOOLS[@]}"
 for tool in "${TOOLS[@]}"; do
-  install -m 0755 "bin/$tool" "$BIN/$tool"
+  install -m 0755 "$SRC/build/bin/$tool" "$BIN/$tool"
 done
 echo "installed: $BIN/lmplz $BIN/build_binary"

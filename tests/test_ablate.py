@@ -93,7 +93,7 @@ def test_comparison_has_every_version_source_and_seed(ablation):
         assert set(v["channels"]) == sources
         assert result["curves"][name]["tokens"] == [4 * 128, 8 * 128, 12 * 128]
         curve = result["curves"][name]
-        assert all(lo <= m <= hi for lo, m, hi in zip(curve["min"], curve["mean"], curve["max"]))
+        assert all(lo <= m <= hi for lo, m, hi in zip(curve["min"], curve["mean"], curve["max"], strict=True))
         assert curve["mean"][-1] == pytest.approx(v["overall"]["loss"]["mean"])
     assert result["versions"]["cleaned"]["data_version"] == "cleaned0123456789"
     assert result["versions"]["raw"]["data_version"] is None

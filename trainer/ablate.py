@@ -64,7 +64,8 @@ def prepare_tokenizer(cfg: AblationConfig) -> None:
     path = Path(tokenizer_path(cfg))
     meta, wanted = path.parent / "spec.json", spec.model_dump_json()
     if not (path.exists() and meta.exists() and meta.read_text() == wanted):
-        groups = T.sample(resolve(spec.train_on), "source", spec.docs_per_source, spec.max_chars, 0)
+        groups = T.sample(resolve(spec.train_on), "source", per_group=spec.docs_per_source, max_chars=spec.max_chars,
+                          seed=0)
         path.parent.mkdir(parents=True, exist_ok=True)
         T.build((t for texts in groups.values() for t in texts), spec.vocab_size).save(str(path))
         meta.write_text(wanted)
@@ -162,7 +163,8 @@ def run_ablation(cfg: AblationConfig) -> dict:
         out.mkdir(parents=True, exist_ok=True)
         prepare_tokenizer(cfg)
         prepare_eval(cfg, base.data.channel)
-        pack(eval_inputs(cfg), tokenizer_path(cfg), out / "tokens" / "eval", base.data.channel, 0, base.data.workers)
+        pack(eval_inputs(cfg), tokenizer_path(cfg), out / "tokens" / "eval", channel=base.data.channel,
+             heldout_docs=0, workers=base.data.workers)
     state.wait_for_everyone()
     eval_seqs = cfg.eval.max_sequences or max(
         s.n_sequences(base.data.seq_len) for s in TokenData(out / "tokens" / "eval").streams("all").values())
@@ -203,13 +205,20 @@ def write_outputs(out: Path, result: dict) -> None:
     compare.plot_curves(result["curves"], out / "curves.png")
 
 
+EXAMPLES = """examples (dp-ablate is the same command as python -m trainer.ablate):
+  dp-ablate --config ablations/sample.yaml
+  accelerate launch -m trainer.ablate --config ablations/sample.yaml     # several GPUs
+"""
+
+
 def main(argv: list[str] | None = None) -> int:
     from data_platform.cli import error
     from trainer.inputs import InputError
     from trainer.mixture import MixtureError
     from trainer.pack import PackError
 
-    p = argparse.ArgumentParser(prog="python -m trainer.ablate", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m trainer.ablate", description=__doc__.splitlines()[0],
+                                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", required=True, help="ablation YAML (see ablations/sample.yaml)")
     args = p.parse_args(argv)
     try:

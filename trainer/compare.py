@@ -44,7 +44,7 @@ def eval_curve(metrics: Path, tokens_per_step: int) -> tuple[list[int], list[flo
 def band(curves: list[tuple[list[int], list[float]]]) -> dict:
     """Mean, min and max over seeds at the evaluation points all seeds share."""
     common = sorted(set.intersection(*(set(t) for t, _ in curves)))
-    at = [dict(zip(t, v)) for t, v in curves]
+    at = [dict(zip(t, v, strict=True)) for t, v in curves]
     rows = [[a[x] for a in at] for x in common]
     return {"tokens": common, "mean": [statistics.fmean(r) for r in rows], "min": [min(r) for r in rows],
             "max": [max(r) for r in rows]}

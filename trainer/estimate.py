@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from trainer.flops import PEAK_BF16_FLOPS, flops_per_token, kv_cache_bytes, param_count, training_memory
 
+if TYPE_CHECKING:
+    from trainer.config import TrainConfig
 
-def estimate(cfg, gpus: int, fsdp: bool, mfu: float, peak: float) -> dict:
-    """The numbers ``main`` prints, as a dict."""
+
+def estimate(cfg: TrainConfig, *, gpus: int, fsdp: bool, mfu: float, peak: float) -> dict:
+    """The numbers ``main`` prints, as a dict: ``gpus`` data-parallel devices (``fsdp``: sharded), at model FLOPs
+    utilisation ``mfu`` of ``peak`` FLOP/s per device."""
     a, d = cfg.model, cfg.data
     tokens = cfg.run.steps * d.micro_batch * d.grad_accum * gpus * d.seq_len
     n = param_count(a)
@@ -30,12 +35,19 @@ def _gib(n: float) -> str:
     return f"{n / 2**30:8.2f} GiB"
 
 
+EXAMPLES = """examples (dp-estimate is the same command as python -m trainer.estimate):
+  dp-estimate --config trainer/configs/llama125m.yaml --gpus 8
+  dp-estimate --config trainer/configs/llama350m.yaml --gpus 8 --fsdp --set data.micro_batch=16
+"""
+
+
 def main(argv: list[str] | None = None) -> int:
     from data_platform.cli import error
     from data_platform.yaml_lines import ConfigError
     from trainer.config import load_config
 
-    p = argparse.ArgumentParser(prog="python -m trainer.estimate", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m trainer.estimate", description=__doc__.splitlines()[0],
+                                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", required=True)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--gpus", type=int, default=1)
@@ -47,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = load_config(args.config, args.overrides)
     except ConfigError as err:
         return error(err)
-    e = estimate(cfg, args.gpus, args.fsdp, args.mfu, args.peak_flops)
+    e = estimate(cfg, gpus=args.gpus, fsdp=args.fsdp, mfu=args.mfu, peak=args.peak_flops)
     m = e["memory"]
     print(f"parameters        {e['params']:,} ({e['params'] / 1e6:.1f}M)")
     print(f"training tokens   {e['tokens']:,} ({cfg.run.steps} steps x {cfg.data.micro_batch} x "

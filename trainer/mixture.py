@@ -86,7 +86,7 @@ class MixtureSampler:
 
     def epochs(self) -> dict[str, float]:
         """How many times each channel has been read through so far."""
-        return {c: n / s for c, n, s in zip(self.channels, self.counts, self.sizes)}
+        return {c: n / s for c, n, s in zip(self.channels, self.counts, self.sizes, strict=True)}
 
     def state_dict(self) -> dict:
         return {"position": self.position, "counts": list(self.counts), "channels": list(self.channels)}

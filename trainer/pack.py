@@ -54,7 +54,7 @@ def pick_heldout(files: list[Path], channel: str, per_channel: int,
         return {}
     for path in files:
         for batch in read_columns(path, ["id", channel]):
-            for doc_id, key in zip(batch["id"], batch[channel]):
+            for doc_id, key in zip(batch["id"], batch[channel], strict=True):
                 if str(doc_id) in exclude:
                     continue
                 key = key or "unknown"
@@ -90,7 +90,8 @@ def pack_shard(path: Path, shard: int, tokenizer_path: str, channel: str, heldou
         excluded += len(batch["id"]) - len(keep)
         texts = [batch["text"][i] or "" for i in keep]
         encoded = tok.encode_batch(texts, add_special_tokens=False)
-        for doc_id, key, enc in zip((batch["id"][i] for i in keep), (batch[channel][i] for i in keep), encoded):
+        ids, keys = (batch["id"][i] for i in keep), (batch[channel][i] for i in keep)
+        for doc_id, key, enc in zip(ids, keys, encoded, strict=True):
             key = key or "unknown"
             split = "heldout" if str(doc_id) in heldout.get(key, ()) else "train"
             streams.setdefault((split, key), []).append(np.array(enc.ids + [eos], dtype=dtype))
@@ -121,7 +122,7 @@ def read_ids(inputs: list[str]) -> frozenset[str]:
     return frozenset(str(i) for path in resolve(inputs) for batch in read_columns(path, ["id"]) for i in batch["id"])
 
 
-def pack(inputs: list[str], tokenizer_path: str, out: str | Path, channel: str = "source",
+def pack(inputs: list[str], tokenizer_path: str, out: str | Path, *, channel: str = "source",
          heldout_docs: int = 200, workers: int = 0, overwrite: bool = False, exclude: list[str] = ()) -> dict:
     """Pack the inputs into ``out`` (reusing a complete folder packed from the same inputs); return the index.
     Documents whose ids appear in the ``exclude`` inputs are left out (counted as ``excluded``)."""
@@ -147,7 +148,7 @@ def pack(inputs: list[str], tokenizer_path: str, out: str | Path, channel: str =
     if workers > 1:
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_worker_init,
                                  initargs=(True,)) as pool:
-            results = list(pool.map(pack_shard, *zip(*jobs)))
+            results = list(pool.map(pack_shard, *zip(*jobs, strict=True)))
     else:
         results = [pack_shard(*job) for job in jobs]
     index = _index(results, fp, tok.get_vocab_size(), {n: tok.token_to_id(n) for n in (BOS, EOS, PAD)})
@@ -174,10 +175,16 @@ def _index(results: list[dict], fp: dict, vocab_size: int, specials: dict[str, i
             "dtype": "uint16" if vocab_size <= 1 << 16 else "uint32", "channels": channels, "fingerprint": fp}
 
 
+EXAMPLES = """example (dp-pack is the same command as python -m trainer.pack):
+  dp-pack --inputs out/filter/kept --tokenizer out/tokenizer/tokenizer.json --out out/tokens/v1
+"""
+
+
 def main(argv: list[str] | None = None) -> int:
     from data_platform.cli import error
 
-    p = argparse.ArgumentParser(prog="python -m trainer.pack", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m trainer.pack", description=__doc__.splitlines()[0],
+                                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--inputs", nargs="+", required=True, help="parquet files, folders, globs or manifest.json")
     p.add_argument("--tokenizer", required=True, help="tokenizer.json")
     p.add_argument("--out", required=True, help="token folder")
@@ -188,8 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--exclude", nargs="+", default=[], help="parquet inputs whose document ids are left out")
     args = p.parse_args(argv)
     try:
-        index = pack(args.inputs, args.tokenizer, args.out, args.channel, args.heldout_docs, args.workers,
-                     args.overwrite, args.exclude)
+        index = pack(args.inputs, args.tokenizer, args.out, channel=args.channel, heldout_docs=args.heldout_docs,
+                     workers=args.workers, overwrite=args.overwrite, exclude=args.exclude)
     except (InputError, PackError, OSError) as err:
         return error(err)
     for name, c in sorted(index["channels"].items()):

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import nullcontext
+from typing import TYPE_CHECKING
 
 import torch
 
+if TYPE_CHECKING:
+    from accelerate import Accelerator
 
-def make_accelerator(precision: str, distributed: str):
+
+def make_accelerator(precision: str, distributed: str) -> Accelerator:
     """An Accelerator: ``precision`` auto (bf16 on GPU, fp32 on CPU), bf16 or fp32; ``distributed`` ddp or fsdp."""
     from accelerate import Accelerator
 
@@ -37,8 +41,9 @@ def make_optimizer(model: torch.nn.Module, lr: float, betas: tuple[float, float]
     return torch.optim.AdamW(groups, lr=lr, betas=betas, eps=eps, fused=device.type == "cuda")
 
 
-def optimizer_step(accelerator, model, optimizer, micro_batches: Iterator[tuple[torch.Tensor, torch.Tensor]],
-                   n_micro: int, grad_clip: float) -> tuple[float, float]:
+def optimizer_step(accelerator: Accelerator, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                   micro_batches: Iterator[tuple[torch.Tensor, torch.Tensor]], n_micro: int,
+                   grad_clip: float) -> tuple[float, float]:
     """Accumulate gradients over ``n_micro`` micro-batches (gradient sync on the last only), clip, step.
 
     Returns the mean loss over micro-batches and processes, and the gradient norm before clipping."""

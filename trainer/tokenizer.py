@@ -45,13 +45,13 @@ def load(path: str | Path) -> Tokenizer:
     return tok
 
 
-def sample(files: list[Path], group: str, per_group: int, max_chars: int, seed: int) -> dict[str, list[str]]:
+def sample(files: list[Path], group: str, *, per_group: int, max_chars: int, seed: int) -> dict[str, list[str]]:
     """Up to ``per_group`` documents of every ``group`` value (source or lang): those with the smallest seeded
     hash of their id, so the sample is uniform, deterministic and independent of file order."""
     heaps: dict[str, list[tuple[int, str]]] = {}
     for path in files:
         for batch in read_columns(path, ["id", "text", group]):
-            for doc_id, text, key in zip(batch["id"], batch["text"], batch[group]):
+            for doc_id, text, key in zip(batch["id"], batch["text"], batch[group], strict=True):
                 if not text:
                     continue
                 heap = heaps.setdefault(key or "unknown", [])
@@ -74,8 +74,15 @@ def report(tok: Tokenizer, texts_by_lang: dict[str, list[str]]) -> list[dict]:
     return rows
 
 
+EXAMPLES = """examples (dp-tokenizer is the same command as python -m trainer.tokenizer):
+  dp-tokenizer train --inputs out/filter/kept --out out/tokenizer/tokenizer.json --vocab-size 512
+  dp-tokenizer report --tokenizer out/tokenizer/tokenizer.json --inputs out/filter/kept
+"""
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m trainer.tokenizer", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m trainer.tokenizer", description=__doc__.splitlines()[0],
+                                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train tokenizer.json on a sample across sources")
     t.add_argument("--inputs", nargs="+", required=True, help="parquet files, folders, globs or manifest.json")
@@ -101,14 +108,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "train":
             if args.vocab_size < 256 + len(SPECIALS):
                 return error("--vocab-size must hold the 256 bytes and 3 special tokens (>= 259)")
-            groups = sample(files, "source", args.docs_per_source, args.max_chars, args.seed)
+            groups = sample(files, "source", per_group=args.docs_per_source, max_chars=args.max_chars,
+                            seed=args.seed)
             tok = build((t for texts in groups.values() for t in texts), args.vocab_size)
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             tok.save(args.out)
             print(f"trained on {sum(map(len, groups.values()))} documents from {len(groups)} sources; "
                   f"vocabulary {tok.get_vocab_size()} -> {args.out}")
             return 0
-        rows = report(load(args.tokenizer), sample(files, "lang", args.docs_per_lang, 10**9, args.seed))
+        texts = sample(files, "lang", per_group=args.docs_per_lang, max_chars=10**9, seed=args.seed)
+        rows = report(load(args.tokenizer), texts)
     except (InputError, OSError) as err:
         return error(err)
     print(f"{'lang':<8}{'docs':>8}{'bytes':>14}{'tokens':>12}{'bytes/token':>13}")

@@ -18,28 +18,35 @@ import shutil
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from data_platform.yaml_lines import ConfigError
-from trainer.config import TrainConfig, load_config
+from trainer.config import ScheduleConfig, TrainConfig, load_config
 from trainer.data import TokenData, TokenStream, batch
 from trainer.flops import flops_per_token, mfu, peak_flops
 from trainer.mixture import MixtureSampler, mixture_probs
 from trainer.model import IGNORE_INDEX, Transformer, count_params
 from trainer.monitor import Monitor, SpikeDetector
-from trainer.schedule import lr_at
 from trainer.step import make_accelerator, make_optimizer, optimizer_step
+
+if TYPE_CHECKING:
+    from accelerate import Accelerator
 
 DONE = "checkpoint.done"
 
 
+@dataclass
 class RunState:
-    """The resumable part of a run that is not model, optimizer or RNG (registered with Accelerate)."""
+    """The resumable counters of a run that are not model, optimizer or RNG (registered with Accelerate)."""
 
-    def __init__(self, sampler: MixtureSampler, spikes: SpikeDetector) -> None:
-        self.step, self.tokens, self.sampler, self.spikes = 0, 0, sampler, spikes
+    sampler: MixtureSampler
+    spikes: SpikeDetector
+    step: int = 0
+    tokens: int = 0
 
     def state_dict(self) -> dict:
         return {"step": self.step, "tokens": self.tokens, "sampler": self.sampler.state_dict(),
@@ -51,14 +58,48 @@ class RunState:
         self.spikes.load_state_dict(state["spikes"])
 
 
-def _data(cfg: TrainConfig, accelerator) -> TokenData:
-    if cfg.data.inputs and accelerator.is_main_process:
+@dataclass
+class Run:
+    """Everything the training loop reads or advances."""
+
+    cfg: TrainConfig
+    accelerator: Accelerator
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    state: RunState
+    train_streams: dict[str, TokenStream]
+    heldout: dict[str, TokenStream]
+    monitor: Monitor
+    ckpt_dir: Path
+
+
+def lr_at(step: int, total: int, base_lr: float, s: ScheduleConfig) -> float:
+    """Learning rate of optimizer step ``step`` (0-based) out of ``total``: linear warmup, then cosine decay, or WSD
+    (warmup, a stable plateau, a final linear or 1-sqrt cooldown; Hägele et al. 2024: a 1-sqrt cooldown over the last
+    ~20% of steps matches cosine). A pure function of the step, so resuming needs no scheduler state."""
+    floor = base_lr * s.min_lr_ratio
+    if step < s.warmup_steps:
+        return base_lr * (step + 1) / s.warmup_steps
+    if s.kind == "cosine":
+        progress = min(1.0, (step - s.warmup_steps) / max(1, total - 1 - s.warmup_steps))
+        return floor + (base_lr - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+    decay_start = max(s.warmup_steps, total - round(s.decay_fraction * total))
+    if step < decay_start:
+        return base_lr
+    progress = min(1.0, (step - decay_start + 1) / max(1, total - decay_start))
+    factor = 1 - progress if s.decay_shape == "linear" else 1 - math.sqrt(progress)
+    return floor + (base_lr - floor) * factor
+
+
+def _data(cfg: TrainConfig, accelerator: Accelerator) -> TokenData:
+    d = cfg.data
+    if d.inputs and accelerator.is_main_process:
         from trainer.pack import pack
 
-        pack(cfg.data.inputs, cfg.data.tokenizer, cfg.data.tokens, cfg.data.channel, cfg.data.heldout_docs,
-             cfg.data.workers, exclude=cfg.data.exclude)
+        pack(d.inputs, d.tokenizer, d.tokens, channel=d.channel, heldout_docs=d.heldout_docs, workers=d.workers,
+             exclude=d.exclude)
     accelerator.wait_for_everyone()
-    return TokenData(cfg.data.tokens)
+    return TokenData(d.tokens)
 
 
 def _latest_checkpoint(ckpt_dir: Path) -> Path | None:
@@ -66,7 +107,14 @@ def _latest_checkpoint(ckpt_dir: Path) -> Path | None:
     return done[-1] if done else None
 
 
-def _save(accelerator, ckpt_dir: Path, step: int, keep: int) -> Path:
+def _resume_from(cfg: TrainConfig, ckpt_dir: Path) -> Path | None:
+    """The checkpoint ``checkpoint.resume`` names: none, the latest complete one (auto), or a given folder."""
+    if cfg.checkpoint.resume == "never":
+        return None
+    return _latest_checkpoint(ckpt_dir) if cfg.checkpoint.resume == "auto" else Path(cfg.checkpoint.resume)
+
+
+def _save(accelerator: Accelerator, ckpt_dir: Path, step: int, keep: int) -> Path:
     path = ckpt_dir / f"step_{step:08d}"
     accelerator.save_state(str(path), safe_serialization=False)
     accelerator.wait_for_everyone()
@@ -78,7 +126,8 @@ def _save(accelerator, ckpt_dir: Path, step: int, keep: int) -> Path:
 
 
 @torch.no_grad()
-def evaluate(model, streams: dict[str, TokenStream], cfg: TrainConfig, accelerator) -> dict:
+def evaluate(model: torch.nn.Module, streams: dict[str, TokenStream], cfg: TrainConfig,
+             accelerator: Accelerator) -> dict:
     """Held-out loss and perplexity per channel and overall (token-weighted). Every rank runs the same number
     of batches (padded with fully masked rows), which FSDP needs."""
     model.eval()
@@ -115,44 +164,53 @@ def _eval_streams(cfg: TrainConfig, data: TokenData) -> dict[str, TokenStream]:
     return common.streams("all")
 
 
+def _model_and_optimizer(cfg: TrainConfig, accelerator: Accelerator) -> tuple[torch.nn.Module,
+                                                                            torch.optim.Optimizer, int]:
+    """The seeded model (compiled when asked) and its AdamW, both prepared by Accelerate; the parameter count."""
+    torch.manual_seed(cfg.run.seed)  # the initial weights depend on the seed only, not on what ran before
+    model = Transformer(cfg.model)
+    n_params = count_params(model)  # before compile and prepare, which wrap the module
+    if cfg.run.compile:
+        model.compile()  # in place: checkpoints keep plain parameter names
+    o = cfg.optim
+    optimizer = make_optimizer(model, lr=o.lr, betas=o.betas, eps=o.eps, weight_decay=o.weight_decay,
+                               device=accelerator.device)
+    model, optimizer = accelerator.prepare(model, optimizer)
+    return model, optimizer, n_params
+
+
 def train(cfg: TrainConfig, stop_at: int | None = None, end_training: bool = True) -> dict:
     """Run (or resume) training; return final metrics, held-out losses per channel and where logs are.
 
     ``end_training=False`` keeps the process group alive for a further run in the same processes (ablations)."""
     accelerator = make_accelerator(cfg.run.precision, cfg.run.distributed)
-    out = Path(cfg.run.out)
+    out, world = Path(cfg.run.out), accelerator.num_processes
     data = _data(cfg, accelerator)
     if data.vocab_size > cfg.model.vocab_size:
         raise ConfigError(f"the tokenizer has {data.vocab_size} tokens, model.vocab_size is {cfg.model.vocab_size}")
-    t, world = cfg.data.seq_len, accelerator.num_processes
     train_streams, heldout = data.streams("train"), _eval_streams(cfg, data)
-    sizes = {c: s.n_sequences(t) for c, s in train_streams.items()}
+    sizes = {c: s.n_sequences(cfg.data.seq_len) for c, s in train_streams.items()}
     probs = mixture_probs(sizes, cfg.data.weights, cfg.data.caps)
-    state = RunState(MixtureSampler(sizes, probs, cfg.data.seed), SpikeDetector(cfg.log.spike_factor,
-                                                                                  cfg.log.spike_window))
-    torch.manual_seed(cfg.run.seed)
-    model = Transformer(cfg.model)
-    n_params = count_params(model)
-    if cfg.run.compile:
-        model.compile()
-    o = cfg.optim
-    optimizer = make_optimizer(model, o.lr, o.betas, o.eps, o.weight_decay, accelerator.device)
-    model, optimizer = accelerator.prepare(model, optimizer)
-    accelerator.register_for_checkpointing(state)
+    state = RunState(MixtureSampler(sizes, probs, cfg.data.seed),
+                     SpikeDetector(cfg.log.spike_factor, cfg.log.spike_window))
+    model, optimizer, n_params = _model_and_optimizer(cfg, accelerator)
+    accelerator.register_for_checkpointing(state)  # save_state/load_state then carry step, sampler and spikes
     ckpt_dir = out / "checkpoints"
-    resume = None if cfg.checkpoint.resume == "never" else (
-        _latest_checkpoint(ckpt_dir) if cfg.checkpoint.resume == "auto" else Path(cfg.checkpoint.resume))
+    resume = _resume_from(cfg, ckpt_dir)
     if resume is not None:
         accelerator.load_state(str(resume))
     if accelerator.is_main_process:
         _warn_repeats(probs, sizes, cfg, world)
-    monitor = Monitor(out, cfg.run.steps, state.step, accelerator.is_main_process, cfg.log.progress)
+    monitor = Monitor(out, total=cfg.run.steps, start=state.step, main=accelerator.is_main_process,
+                      progress=cfg.log.progress)
     if accelerator.is_main_process:
         (out / "config.json").write_text(cfg.model_dump_json(indent=1) + "\n")
-        monitor.record("run", state.step, {"params": n_params, "world_size": world, **{f"p_{c}": p for c, p in
-                                                                                    probs.items()}})
-    last = _loop(cfg, accelerator, model, optimizer, state, train_streams, heldout, monitor, ckpt_dir, stop_at)
-    if last.pop("eval_step", None) != state.step:
+        monitor.record("run", state.step, {"params": n_params, "world_size": world,
+                                           **{f"p_{c}": p for c, p in probs.items()}})
+    run = Run(cfg=cfg, accelerator=accelerator, model=model, optimizer=optimizer, state=state,
+              train_streams=train_streams, heldout=heldout, monitor=monitor, ckpt_dir=ckpt_dir)
+    last = _loop(run, stop_at)
+    if last.pop("eval_step", None) != state.step:  # the final evaluation, unless the loop's last step made it
         last["eval"] = evaluate(model, heldout, cfg, accelerator)
         _record_eval(monitor, state.step, last["eval"])
     result = {"step": state.step, "tokens": state.tokens, "params": n_params, **last,
@@ -185,7 +243,10 @@ def _record_eval(monitor: Monitor, step: int, result: dict) -> None:
                                          f"| {per}")
 
 
-def _loop(cfg, accelerator, model, optimizer, state, train_streams, heldout, monitor, ckpt_dir, stop_at) -> dict:
+def _loop(run: Run, stop_at: int | None) -> dict:
+    """Optimizer steps from ``run.state.step`` to ``run.steps`` (or ``stop_at``): set the lr, step, log, evaluate
+    and checkpoint on schedule. Returns the last values logged (train loss, lr, grad norm, speed, eval, checkpoint)."""
+    cfg, accelerator, state, monitor = run.cfg, run.accelerator, run.state, run.monitor
     t, world, rank = cfg.data.seq_len, accelerator.num_processes, accelerator.process_index
     step_tokens = cfg.data.micro_batch * cfg.data.grad_accum * world * t
     flops_tok = flops_per_token(cfg.model, t)
@@ -196,36 +257,44 @@ def _loop(cfg, accelerator, model, optimizer, state, train_streams, heldout, mon
     while state.step < end:
         started = time.perf_counter()
         lr = lr_at(state.step, cfg.run.steps, cfg.optim.lr, cfg.schedule)
-        for group in optimizer.param_groups:
+        for group in run.optimizer.param_groups:
             group["lr"] = lr
-        micro_batches = (batch(train_streams, state.sampler.take(cfg.data.micro_batch * world)[rank::world], t)
+        # Every rank draws the same global batch and keeps its own rows, so the data order ignores the world size;
+        # a generator, so each micro-batch is read only when optimizer_step needs it.
+        micro_batches = (batch(run.train_streams, state.sampler.take(cfg.data.micro_batch * world)[rank::world], t)
                          for _ in range(cfg.data.grad_accum))
-        loss_val, norm = optimizer_step(accelerator, model, optimizer, micro_batches, cfg.data.grad_accum,
-                                        cfg.optim.grad_clip)
+        loss_val, norm = optimizer_step(accelerator, run.model, run.optimizer, micro_batches,
+                                        n_micro=cfg.data.grad_accum, grad_clip=cfg.optim.grad_clip)
         state.step += 1
         state.tokens += step_tokens
         if not first:  # .item() above waited for the device, so this is the step's real time
             timed_steps, timed_s = timed_steps + 1, timed_s + time.perf_counter() - started
         first = False
         if state.spikes.update(state.step, loss_val):
-            spike = state.spikes.spikes[-1]
-            monitor.spike(state.step, loss_val, spike["rolling_mean"])
+            monitor.spike(state.step, loss_val, state.spikes.spikes[-1]["rolling_mean"])
         monitor.advance(loss_val)
         last.update(train_loss=loss_val, lr=lr)
         if state.step % cfg.log.every == 0 or state.step == end:
             tok_s = timed_steps * step_tokens / timed_s if timed_steps else None
-            timed_steps, timed_s = 0, 0.0
+            timed_steps, timed_s = 0, 0.0  # tokens/s is over the steps since the last log line
             util = mfu(tok_s, flops_tok, peak, world) if tok_s else None
             last.update(grad_norm=norm, tokens_per_s=tok_s, mfu=util)
             monitor.record("train", state.step, dict(last, tokens=state.tokens),
                            f"step {state.step:>6} | loss {loss_val:.4f} | lr {lr:.2e} | grad {norm:.3f}"
                            + (f" | {tok_s:,.0f} tok/s" if tok_s else "") + (f" | MFU {util:.1%}" if util else ""))
         if cfg.eval.every and state.step % cfg.eval.every == 0:
-            last["eval"], last["eval_step"] = evaluate(model, heldout, cfg, accelerator), state.step
+            last["eval"], last["eval_step"] = evaluate(run.model, run.heldout, cfg, accelerator), state.step
             _record_eval(monitor, state.step, last["eval"])
         if (cfg.checkpoint.every and state.step % cfg.checkpoint.every == 0) or state.step == end:
-            last["checkpoint"] = str(_save(accelerator, ckpt_dir, state.step, cfg.checkpoint.keep))
+            last["checkpoint"] = str(_save(accelerator, run.ckpt_dir, state.step, cfg.checkpoint.keep))
     return last
+
+
+EXAMPLES = """examples (dp-train is the same command as python -m trainer.train):
+  dp-train --config trainer/configs/tiny.yaml --set run.steps=50
+  dp-train --config trainer/configs/tiny.yaml --stop-at 20        # stop with a checkpoint; rerun to resume
+  accelerate launch -m trainer.train --config trainer/configs/llama125m.yaml     # every visible GPU
+"""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -234,7 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     from trainer.mixture import MixtureError
     from trainer.pack import PackError
 
-    p = argparse.ArgumentParser(prog="python -m trainer.train", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m trainer.train", description=__doc__.splitlines()[0],
+                                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", required=True, help="training YAML")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config field, e.g. --set run.steps=100 (repeatable)")

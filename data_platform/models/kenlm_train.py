@@ -190,7 +190,11 @@ def parse_prune(value: str) -> list[int]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m data_platform.models.kenlm_train",
+                                     description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog="""\
+example (dp-train-kenlm is the same command as python -m data_platform.models.kenlm_train):
+  dp-train-kenlm --input corpus.txt.gz --lang en --output models/kenlm --order 3 --prune '0 0 1'""")
     parser.add_argument("--input", nargs="+", required=True, type=Path, help=".txt[.gz], .jsonl[.gz], .parquet")
     parser.add_argument("--lang", required=True, help="language code; names the model files")
     parser.add_argument("--output", required=True, type=Path, help="folder for <lang>.arpa and <lang>.binary")

@@ -111,7 +111,11 @@ def train(docs: list[Example], output: Path, held_out: float = 0.2, seed: int = 
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m data_platform.models.langid_train", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m data_platform.models.langid_train",
+                                description=__doc__.splitlines()[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog="""\
+example (dp-train-langid is the same command as python -m data_platform.models.langid_train):
+  dp-train-langid --input labelled.parquet --output models/langid/mine.bin""")
     p.add_argument("--input", required=True, type=Path, help="parquet file/folder, .jsonl[.gz] or fastText .txt")
     p.add_argument("--output", required=True, type=Path, help="model file to write (.bin)")
     p.add_argument("--held-out", type=float, default=0.2, help="share of documents kept out for evaluation")

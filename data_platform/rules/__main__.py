@@ -12,7 +12,12 @@ from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m data_platform.rules", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m data_platform.rules", description=__doc__.splitlines()[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog="""\
+examples (dp-rules is the same command as python -m data_platform.rules):
+  dp-rules check rules/default.yaml
+  dp-rules explain rules/default.yaml --text "Home | Login"
+  dp-rules explain rules/default.yaml --id ID --run out/filter""")
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("check", help="run the rule files' examples; exit 1 on a failure")
     c.add_argument("rules", nargs="+", type=Path)

@@ -103,7 +103,10 @@ def build(seed: int = 0, levels_per_passage: int = 3, test_share: float = 0.25) 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m data_platform.tagging.build_quality_set",
-                                description="Build the heuristic labelled set for the quality head from data/sample.")
+                                description="Build the heuristic labelled set for the quality head from data/sample.",
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog="""\
+example (dp-build-quality-set is the same command as python -m data_platform.tagging.build_quality_set):
+  dp-build-quality-set --out models/quality/labelled.parquet""")
     p.add_argument("--out", default=str(REPO / "models" / "quality" / "labelled.parquet"))
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(sys.argv[1:] if argv is None else argv)

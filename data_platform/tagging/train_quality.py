@@ -159,7 +159,10 @@ def report(metrics: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m data_platform.tagging.train_quality",
-                                description="Train the quality head on a labelled parquet file (text, score 0-5).")
+                                description="Train the quality head on a labelled parquet file (text, score 0-5).",
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog="""\
+example (dp-train-quality is the same command as python -m data_platform.tagging.train_quality):
+  dp-train-quality --data models/quality/labelled.parquet --out models/quality/head.pt""")
     p.add_argument("--data", default=str(REPO / "models" / "quality" / "labelled.parquet"),
                    help="parquet with text and score columns (and optionally split: train/test)")
     p.add_argument("--out", default=str(REPO / "models" / "quality" / "head.pt"), help="head file to write")
