@@ -76,8 +76,9 @@ import numpy as np
 from _machine import git_state, hardware  # bench/ is the script folder
 from data_platform.config import ExtractConfig
 from data_platform.dedup.config import DedupConfig, ExactConfig, MinHashConfig, ParagraphConfig, SentenceConfig
-from data_platform.dedup.hashing import CJK_LANGS, band_keys, exact_jaccard, lsh_params, shingles, signatures
+from data_platform.dedup.hashing import band_keys, exact_jaccard, lsh_params, shingles, signatures
 from data_platform.extract import extract_html
+from data_platform.text import CHAR_TOKEN_LANGS
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT / "data/sample/pages.jsonl.gz"
@@ -135,7 +136,7 @@ def extract_pages() -> list[dict]:
 
 
 def is_cjk(lang: str) -> bool:
-    return (lang or "").split("_")[0] in CJK_LANGS
+    return (lang or "").split("_")[0] in CHAR_TOKEN_LANGS
 
 
 def shingle_set(text: str, lang: str, cfg: MinHashConfig = MinHashConfig()) -> frozenset:

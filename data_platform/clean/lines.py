@@ -121,8 +121,7 @@ _NAVIGATION: dict[str, tuple[str, ...]] = {
 }
 _TABLES = {"policy": _POLICY, "policy_short": _POLICY_SHORT, "navigation": _NAVIGATION}
 
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
-_NON_CJK_WORD = f"[^\\W{_CJK}]"  # a word character of a space-separated script
+_NON_CJK_WORD = f"[^\\W{T.CJK_CHARS}]"  # a word character of a space-separated script
 _TERMINAL = frozenset(".!?\"'…”’»。！？」』．｡")
 _CLOSERS = ")]）】"  # "(see above.)" ends in terminal punctuation inside the bracket
 _FENCE = re.compile(r" {0,3}(`{3,}(?=[^`]*$)|~{3,})")  # a backtick fence's info string has no backtick
