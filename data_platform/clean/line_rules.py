@@ -135,7 +135,7 @@ def clean_lines(text: str, lang: str | None, source: str, cfg: LineCleanConfig) 
     checks = _active_checks(doc, source)
     lines = text.split("\n")
     verdicts = [None if code or not line.strip() else _first_match(line.strip(), checks, doc)
-                for line, code in zip(lines, _code_mask(lines))]
+                for line, code in zip(lines, _code_mask(lines), strict=True)]
     removed = _tally(lines, verdicts)
     return LineResult(_join_kept(lines, verdicts), removed, _too_little(lines, removed, cfg))
 
@@ -171,7 +171,7 @@ def _code_mask(lines: list[str]) -> list[bool]:
 def _tally(lines: list[str], verdicts: list[str | None]) -> dict[str, tuple[int, int]]:
     """(lines, stripped characters) removed per rule, for the rules that removed something, in rule order."""
     counts = {name: [0, 0] for name in RULE_ORDER}
-    for line, name in zip(lines, verdicts):
+    for line, name in zip(lines, verdicts, strict=True):
         if name:
             counts[name][0] += 1
             counts[name][1] += len(line.strip())
@@ -182,7 +182,7 @@ def _join_kept(lines: list[str], verdicts: list[str | None]) -> str:
     """Kept lines joined by newlines; blank lines a removal left leading, trailing or doubled are dropped."""
     out: list[str] = []
     gap = False  # a line was removed since the last kept non-blank line
-    for line, name in zip(lines, verdicts):
+    for line, name in zip(lines, verdicts, strict=True):
         blank = not line.strip()
         if name:
             gap = True
