@@ -48,6 +48,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from data_platform.io.records import decode_html
+from data_platform.text import HAN, HAN_COMPAT, KANA
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO_ROOT / "data" / "sample"
@@ -218,8 +219,8 @@ _LATIN_STOPWORDS = {
     "es": frozenset("el la los las y es que de del para una por con se no su".split()),
     "it": frozenset("il di che la è per un una sono non con si del della le gli".split()),
 }
-_NATIVE_SCRIPT = {"ru": re.compile(r"[\u0400-\u04ff]"), "zh": re.compile(r"[\u4e00-\u9fff]"),
-                  "ja": re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")}
+_NATIVE_SCRIPT = {"ru": re.compile(r"[\u0400-\u04ff]"), "zh": re.compile(f"[{HAN}{HAN_COMPAT}]"),
+                  "ja": re.compile(f"[{KANA}{HAN}{HAN_COMPAT}]")}
 _SENTENCE_END = re.compile(r"(?<=[.!?\u3002\uff01\uff1f])\s+")
 _LATIN_WORD = re.compile(r"[a-z\u00e0-\u00ff']+")
 
