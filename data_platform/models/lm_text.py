@@ -8,8 +8,8 @@ fluent, which is what a perplexity filter should say.
 
 Tokens: runs of letters, marks and digits are words; every other non-space character (punctuation, symbols,
 emoji, ``_``) is a token of its own, which also keeps KenLM's ``<s>``, ``</s>`` and ``<unk>`` out of the text.
-In zh, ja and ko every Han, kana and Hangul character is a token (these scripts do not separate words with
-spaces); Latin and digit runs inside them stay words.
+In zh, ja and ko (``text.CHAR_TOKEN_LANGS``) every Han, kana and Hangul character (``text.CJK_CHARS_EXTENDED``)
+is a token; Latin and digit runs inside them stay words.
 """
 
 from __future__ import annotations
