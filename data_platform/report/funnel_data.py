@@ -3,7 +3,7 @@ table, the shares nearby thresholds would drop, distances to a bound and the fun
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence, cast
 
 import numpy as np
 import pandas as pd
@@ -11,7 +11,7 @@ import pandas as pd
 from data_platform import schema as S
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import Column, SparkSession
 
 SNIPPET = "snippet"
 SNIPPET_CHARS = 400
@@ -27,7 +27,7 @@ def report_rows(spark: SparkSession, out: str, max_rows: int = 20000, seed: int 
     """
     from pyspark.sql import functions as F
 
-    cols = [S.ID, S.SOURCE, S.LANG, S.DROP_REASON, S.DROP_DETAIL, S.N_CHARS, S.RULES,
+    cols: list[Column | str] = [S.ID, S.SOURCE, S.LANG, S.DROP_REASON, S.DROP_DETAIL, S.N_CHARS, S.RULES,
             F.substring(S.TEXT, 1, SNIPPET_CHARS).alias(SNIPPET)]
     base = out.rstrip("/")
     df = spark.read.parquet(f"{base}/kept").select(*cols).unionByName(
@@ -35,7 +35,7 @@ def report_rows(spark: SparkSession, out: str, max_rows: int = 20000, seed: int 
     total = df.count()
     if total > max_rows:
         df = df.sample(fraction=max_rows / total, seed=seed).limit(max_rows)
-    rows = df.toPandas()
+    rows = cast(pd.DataFrame, df.toPandas())  # pyspark types it as a protocol
     rows[S.RULES] = rows[S.RULES].map(_plain_rules)
     return rows
 
