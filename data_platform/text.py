@@ -18,7 +18,7 @@ UNSPACED_LANGS = frozenset({"zh", "ja"})
 # ones and Korean (its space-separated words carry particles and endings, so word n-grams rarely repeat).
 CHAR_TOKEN_LANGS = frozenset({"zh", "ja", "ko"})
 
-# CJK code points as ranges for a Python regex character class (``f"[{CJK_CHARS}]"``), one Unicode block each.
+# CJK code points as ranges for a Python regex character class (``f"[{CJK_CHARS}]"``), by Unicode block.
 KANA = "\u3040-\u30ff"  # Hiragana, Katakana
 HAN = "\u3400-\u4dbf\u4e00-\u9fff"  # CJK Unified Ideographs Extension A and the main block
 HAN_COMPAT = "\uf900-\ufaff"  # CJK Compatibility Ideographs
