@@ -30,8 +30,8 @@ Method
    ``build_session('bench', 'local[2]')``, once per configuration: the defaults (threshold 0.8, exact
    verification of candidates, 128 permutations, bands x rows from datasketch's optimum with false-negative
    weight 0.95), signature verification with equal weights (the first defaults), no verification, threshold 0.7,
-   and (an extra, to show what the LSH parameters do) explicit 16 bands x 8 rows. Only the MinHash stage runs, so every drop is
-   its own. ``clusters/`` gives the predicted clusters (documents not in it are alone); ``kept/`` and
+   and (an extra, to show what the LSH parameters do) explicit 16 bands x 8 rows. Only the MinHash stage runs, so
+   every drop is its own. ``clusters/`` gives the predicted clusters (documents not in it are alone); ``kept/`` and
    ``dropped/`` are checked against it (every input out once, one kept document per cluster, ``duplicate_of`` =
    the kept member).
 5. Metrics, per configuration:
@@ -72,16 +72,18 @@ from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
-
 from _machine import git_state, hardware  # bench/ is the script folder
+
 from data_platform.config import ExtractConfig
 from data_platform.dedup.config import DedupConfig, ExactConfig, MinHashConfig, ParagraphConfig, SentenceConfig
-from data_platform.dedup.hashing import CJK_LANGS, band_keys, exact_jaccard, lsh_params, shingles, signatures
+from data_platform.dedup.hashing import band_keys, exact_jaccard, lsh_params, shingles, signatures
 from data_platform.extract import extract_html
+from data_platform.text import CHAR_TOKEN_LANGS
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT / "data/sample/pages.jsonl.gz"
 RESULTS = ROOT / "bench/results"
+DEFAULT_MINHASH = MinHashConfig()
 TARGETS = (0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.6, 0.5)
 EDITS = ("substitute", "insert", "delete", "reorder", "boilerplate", "mixed")
 GRAY = 0.05  # half-width of the band around the threshold left out of the gray-zone F1
@@ -135,10 +137,10 @@ def extract_pages() -> list[dict]:
 
 
 def is_cjk(lang: str) -> bool:
-    return (lang or "").split("_")[0] in CJK_LANGS
+    return (lang or "").split("_")[0] in CHAR_TOKEN_LANGS
 
 
-def shingle_set(text: str, lang: str, cfg: MinHashConfig = MinHashConfig()) -> frozenset:
+def shingle_set(text: str, lang: str, cfg: MinHashConfig = DEFAULT_MINHASH) -> frozenset:
     return frozenset(shingles(text, lang, cfg))
 
 
@@ -193,7 +195,7 @@ def token_edits(text: str, cjk: bool, kind: str, rng: random.Random, vocab: list
     limit = len(order) - 10 if kind == "delete" else len(order)
 
     def apply(k: int) -> str:
-        return doc.render(dict(zip(order[:k], ops[:k])))
+        return doc.render(dict(zip(order[:k], ops[:k], strict=True)))
 
     return apply, max(0, limit)
 
@@ -512,7 +514,7 @@ def evaluate(ids: list[str], jac: dict, predicted: dict[str, str], truth_thresho
     edges = {p for p in sim.edges if _jac(p, jac, docs_by_id) >= 0}  # (fills in the Jaccard of every edge)
     pairwise = prf(len(edges & truth_pairs), len(edges), len(truth_pairs))
     buckets = []
-    for lo, hi in zip(BINS[:-1], BINS[1:]):
+    for lo, hi in zip(BINS[:-1], BINS[1:], strict=True):
         inside = [p for p, j in jac.items() if lo <= j < hi]
         if lo == 0.0:  # all pairs under 0.3, most never intersected: only predicted ones are known
             n_all = len(ids) * (len(ids) - 1) // 2 - sum(1 for j in jac.values() if j >= BINS[1])
@@ -726,7 +728,7 @@ def lsh_curve(s: float, bands: int, rows: int) -> float:
 
 def notes(results: dict) -> list[str]:
     out, seen = [], set()
-    for name, r in results.items():
+    for r in results.values():
         b, rw = r["bands_rows"]
         if (b, rw) in seen:
             continue

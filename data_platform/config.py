@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from data_platform.rules import REGISTRY, RuleParams
 from data_platform.schema import PRE_RULE_REASONS
-from data_platform.clean.lines import LineCleanConfig
+from data_platform.clean.line_rules import LineCleanConfig
 from data_platform.clean.pii import PiiConfig
 from data_platform.clean.urls import UrlFilter, UrlFilterConfig
 from data_platform.decontam import DecontamConfig, load_index

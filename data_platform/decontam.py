@@ -16,8 +16,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from data_platform.text import CJK_CHARS_NO_COMPAT
+
 # words, with every CJK character its own token (no spaces to split on)
-_TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]|[^\W_]+", re.UNICODE)
+_TOKEN = re.compile(rf"[{CJK_CHARS_NO_COMPAT}]|[^\W_]+", re.UNICODE)
 _ITEM_FIELDS = ("question", "prompt", "problem", "context", "text", "choices", "options", "answer", "solution")
 
 

@@ -15,7 +15,7 @@ from data_platform.io import spark_io, writers
 from data_platform.io.records import FieldMap
 from data_platform.models.shipping import ship_models
 from data_platform.report import stats as ST
-from data_platform.report.html import write_report
+from data_platform.report.funnel_page import write_report
 
 
 @dataclass

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from data_platform import schema as S
 from data_platform.config import RuleSet
-from data_platform.clean.lines import clean_lines
+from data_platform.clean.line_rules import clean_lines
 from data_platform.clean.pii import redact
 from data_platform.decontam import find as find_contamination
 from data_platform.extract import extract_html

@@ -6,13 +6,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from data_platform.config import NormalizeConfig
+from data_platform.text import CJK_SCRIPTS_RE2
 
 # Control, format, private-use and surrogate code points, except newline, tab and the emoji zero-width joiner.
 _NON_PRINTABLE = r"[\p{Co}\p{Cs}]|[^\P{Cc}\n\t]|[^\P{Cf}\x{200D}]"
 # Full-width ASCII punctuation (U+FF01..U+FF5E minus letters and digits) and the ideographic space.
 _FULLWIDTH_PUNCT = {chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F) if not chr(c - 0xFEE0).isalnum()}
 _FULLWIDTH_PUNCT["\u3000"] = " "
-_NON_CJK_NON_SPACE = r"[^\s\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"
+_NON_CJK_NON_SPACE = rf"[^\s{CJK_SCRIPTS_RE2}]"
 
 
 def _at_least(char_class: str, n: int) -> str:

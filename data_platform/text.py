@@ -11,7 +11,36 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-CJK_LANGS = frozenset({"zh", "ja"})
+# Languages written without spaces between words: words come from a segmenter (jieba, MeCab, see ``raw_tokens``),
+# and word lists match them as substrings. Korean separates words with spaces, so it is not one of them.
+UNSPACED_LANGS = frozenset({"zh", "ja"})
+# Languages whose text is cut into characters, not words, for MinHash shingles and KenLM tokens: the unspaced
+# ones and Korean (its space-separated words carry particles and endings, so word n-grams rarely repeat).
+CHAR_TOKEN_LANGS = frozenset({"zh", "ja", "ko"})
+
+# CJK code points as ranges for a Python regex character class (``f"[{CJK_CHARS}]"``), by Unicode block.
+KANA = "\u3040-\u30ff"  # Hiragana, Katakana
+HAN = "\u3400-\u4dbf\u4e00-\u9fff"  # CJK Unified Ideographs Extension A and the main block
+HAN_COMPAT = "\uf900-\ufaff"  # CJK Compatibility Ideographs
+HANGUL = "\uac00-\ud7af"  # Hangul Syllables
+HAN_MARKS = "\u3005-\u3007"  # 々 〆 〇 (iteration mark, closing mark, ideographic zero)
+KANA_EXT = "\u31f0-\u31ff"  # Katakana Phonetic Extensions (small Ainu katakana)
+HANGUL_JAMO = "\u1100-\u11ff\u3130-\u318f"  # Hangul Jamo, Hangul Compatibility Jamo
+HAN_SUPPLEMENTARY = "\U00020000-\U0003134f"  # CJK Unified Ideographs Extensions B to H (planes 2 and 3)
+
+# Three compositions, kept apart because each user's output depends on its own (unifying them changes results):
+# the letters of zh/ja/ko text, which line cleaning's phrases treat as CJK at their edges,
+CJK_CHARS = KANA + HAN + HAN_COMPAT + HANGUL
+# the characters decontamination splits one per token: no compatibility ideographs, as it always was (one of them
+# starts a word run there instead, so adding them would change the n-grams of texts holding them),
+CJK_CHARS_NO_COMPAT = KANA + HAN + HANGUL
+# and the characters a KenLM token holds one of (``models/lm_text.py``), the widest: the shipped models were
+# trained on text tokenized with it, while in CJK_CHARS it would let a phrase match next to 々 or a Hangul jamo.
+CJK_CHARS_EXTENDED = CJK_CHARS + HAN_MARKS + KANA_EXT + HANGUL_JAMO + HAN_SUPPLEMENTARY
+# CJK in RE2's syntax (pyarrow compute), by Unicode Script property rather than by block: it also holds the Han
+# marks, half-width katakana, Hangul Jamo, CJK radicals and the supplementary ideographs, but not ー or ・ (script
+# Common). Normalization's ``max_word_chars`` has always spared runs of these; block ranges would change that.
+CJK_SCRIPTS_RE2 = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}"
 
 # Characters the ROOTS filters treat as "special" (BigScience data-preparation, special_characters_default):
 # ASCII punctuation, digits and whitespace, the typographic characters below (the ROOTS list, as published),
@@ -35,8 +64,8 @@ SPECIAL_CHARS: frozenset[str] = frozenset(
 _DELETE_SPECIAL = {ord(c): None for c in SPECIAL_CHARS}
 _STRIP_CHARS = "".join(sorted(SPECIAL_CHARS))
 
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_KANA = re.compile(r"[\u3040-\u30ff]")
+_HAN = re.compile(f"[{HAN}{HAN_COMPAT}]")
+_KANA = re.compile(f"[{KANA}]")
 _WORD_CHAR = re.compile(r"\w")
 
 
@@ -97,7 +126,7 @@ def words(text: str, lang: str) -> list[str]:
     out = []
     for tok in raw_tokens(text, lang):
         w = tok.strip(_STRIP_CHARS).lower()
-        if w and (lang not in CJK_LANGS or _WORD_CHAR.search(w)):
+        if w and (lang not in UNSPACED_LANGS or _WORD_CHAR.search(w)):
             out.append(w)
     return out
 

@@ -2,7 +2,7 @@
 """Build per-language training text for the shipped KenLM models (``models/kenlm/``) from Debian documentation.
 
 The text comes from the same Debian documentation packages as the sample corpus (``scripts/build_sample.py``,
-whose download, unpack, decode and page-language functions are reused) plus Debian Reference, the aptitude
+whose download, unpack and page-language functions are reused) plus Debian Reference, the aptitude
 manual and the Debian Administrator's Handbook, but never from the sample: every page whose id is in
 ``data/sample/pages.jsonl.gz`` is skipped, and so is every line that also occurs (after ``lm_line``
 normalisation) in a sample page's extracted text, because one-page editions and other manuals repeat some.
@@ -37,6 +37,7 @@ from typing import Iterator
 
 from data_platform.config import ExtractConfig
 from data_platform.extract import extract_html
+from data_platform.io.records import decode_html
 from data_platform.models.lm_text import lm_line
 
 SCRIPTS = Path(__file__).resolve().parent
@@ -138,7 +139,7 @@ def package_pages(pkg: bs.PackageInfo, guard: SampleGuard, stats: dict[str, Lang
         if page_id in guard.ids:
             stats[lang].sample_pages_skipped += 1
             continue
-        html, _ = bs.decode_html(path.read_bytes())
+        html, _ = decode_html(path.read_bytes())
         if wanted(html):
             yield lang, html
 

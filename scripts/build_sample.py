@@ -19,7 +19,8 @@ Usage (on Debian, as root or with apt-get download rights; needs network access 
     python scripts/build_sample.py              # writes data/sample/
     python scripts/build_sample.py --deb-dir D  # reuse .deb files already downloaded into D
 
-Only the standard library and ``warcio`` are used. Selection is deterministic: candidate pages are
+Pages are decoded with the platform's own ``decode_html`` (as its HTML readers do); otherwise only the
+standard library and ``warcio`` are used. Selection is deterministic: candidate pages are
 filtered by text size and link density, then picked round-robin across packages in a seeded order.
 """
 
@@ -27,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import codecs
 import gzip
 import io
 import json
@@ -46,6 +46,9 @@ from typing import Iterable, Iterator
 
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
+
+from data_platform.io.records import decode_html
+from data_platform.text import HAN, HAN_COMPAT, KANA
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO_ROOT / "data" / "sample"
@@ -73,9 +76,6 @@ PACKAGES: dict[str, str] = {
 # installation-guide-amd64 ships every language in its own sub-directory
 INSTALL_GUIDE_LANG_DIRS = {"en": "en", "de": "de", "fr": "fr", "ja": "ja", "ru": "ru", "es": "es",
                            "it": "it", "zh_CN": "zh", "zh_TW": "zh"}
-# Decode with a superset of the declared charset, as browsers (WHATWG Encoding) do.
-CHARSET_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "iso8859-1": "cp1252", "ascii": "cp1252",
-                     "shift_jis": "cp932", "euc_kr": "cp949"}
 
 
 @dataclass(frozen=True)
@@ -171,37 +171,6 @@ def detect_licence(text: str) -> str:
 
 # --------------------------------------------------------------------------------------------- HTML handling
 
-_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
-_XML_DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']")
-_META_CHARSET = re.compile(rb"<meta[^>]+?charset\s*=\s*[\"']?\s*([A-Za-z0-9._:-]+)", re.I)
-
-
-def declared_charset(raw: bytes) -> str | None:
-    """Charset from a BOM, the XML declaration or a <meta> tag in the first 4 KB, as a Python codec name."""
-    for bom, name in _BOMS:
-        if raw.startswith(bom):
-            return name
-    head = raw[:4096]
-    match = _XML_DECL.search(head) or _META_CHARSET.search(head)
-    if not match:
-        return None
-    try:
-        return codecs.lookup(match.group(1).decode("ascii")).name
-    except LookupError:
-        return None
-
-
-def decode_html(raw: bytes) -> tuple[str, str]:
-    """Decode page bytes to str; return (text, codec used). Falls back to UTF-8, then lossy cp1252."""
-    declared = declared_charset(raw) or "utf-8"
-    for codec in dict.fromkeys((CHARSET_SUPERSETS.get(declared, declared), "utf-8")):
-        try:
-            return raw.decode(codec), codec
-        except UnicodeDecodeError:
-            continue
-    return raw.decode("cp1252", errors="replace"), "cp1252"
-
-
 class _TextExtractor(HTMLParser):
     """Visible text of a page (no script/style), and how much of it sits inside links."""
 
@@ -250,8 +219,8 @@ _LATIN_STOPWORDS = {
     "es": frozenset("el la los las y es que de del para una por con se no su".split()),
     "it": frozenset("il di che la è per un una sono non con si del della le gli".split()),
 }
-_NATIVE_SCRIPT = {"ru": re.compile(r"[\u0400-\u04ff]"), "zh": re.compile(r"[\u4e00-\u9fff]"),
-                  "ja": re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")}
+_NATIVE_SCRIPT = {"ru": re.compile(r"[\u0400-\u04ff]"), "zh": re.compile(f"[{HAN}{HAN_COMPAT}]"),
+                  "ja": re.compile(f"[{KANA}{HAN}{HAN_COMPAT}]")}
 _SENTENCE_END = re.compile(r"(?<=[.!?\u3002\uff01\uff1f])\s+")
 _LATIN_WORD = re.compile(r"[a-z\u00e0-\u00ff']+")
 

@@ -9,7 +9,8 @@ import pytest
 
 from data_platform.filter_run import FilterRun, run_filter
 from data_platform.funnel import funnel_order
-from data_platform.report.html import build_report, report_rows, rule_values, threshold_shares, write_report
+from data_platform.report.funnel_data import report_rows, rule_values, threshold_shares
+from data_platform.report.funnel_page import build_report, write_report
 from data_platform.rules import REGISTRY
 from tests.conftest import SAMPLE
 
@@ -76,7 +77,7 @@ def test_share_at_current_threshold_is_what_the_rule_drops(spark, report_run):
             assert r["×1"] == pytest.approx(outside.mean()), (rule, r)
         if rule == "char_repetition":  # a max-only rule: failing it at ×1 is being dropped by it
             dropped = values[(values["rule"] == rule) & values["reached"]].groupby("lang")["drop_reason"].apply(
-                lambda reasons: (reasons == rule).mean())
+                lambda reasons, name=rule: (reasons == name).mean())
             assert shares.set_index("lang")["×1"].to_dict() == pytest.approx(dropped.to_dict())
 
 

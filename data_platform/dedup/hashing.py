@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from data_platform.dedup.config import MinHashConfig, TextNormalization
+from data_platform.text import CHAR_TOKEN_LANGS
 
-CJK_LANGS = frozenset({"zh", "ja", "ko"})
 _WORD = re.compile(r"\w+", re.UNICODE)
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant (golden ratio) for folding a band into one key
 
@@ -39,7 +39,7 @@ def shingles(text: str, lang: str | None, cfg: MinHashConfig) -> list[bytes]:
     """Word n-grams (lower-cased word tokens) or, for zh/ja/ko, character n-grams of the text without spaces.
 
     A text shorter than n yields its whole token sequence as a single shingle; an empty text yields none."""
-    if (lang or "").split("_")[0] in CJK_LANGS:
+    if (lang or "").split("_")[0] in CHAR_TOKEN_LANGS:
         chars = "".join(text.split())
         n = cfg.cjk_ngram
         grams = [chars[i : i + n] for i in range(len(chars) - n + 1)] or ([chars] if chars else [])
@@ -55,7 +55,7 @@ def signatures(texts: list[str], langs: list[str | None], cfg: MinHashConfig) ->
     mask of the documents that had any shingle (the others get no signature and take no part in LSH)."""
     from datasketch import MinHash
 
-    sets = [shingles(t or "", lang, cfg) for t, lang in zip(texts, langs)]
+    sets = [shingles(t or "", lang, cfg) for t, lang in zip(texts, langs, strict=True)]
     has = np.array([bool(s) for s in sets])
     sig = np.zeros((len(texts), cfg.num_perm), dtype=np.uint64)
     nonempty = [s for s in sets if s]

@@ -8,8 +8,8 @@ fluent, which is what a perplexity filter should say.
 
 Tokens: runs of letters, marks and digits are words; every other non-space character (punctuation, symbols,
 emoji, ``_``) is a token of its own, which also keeps KenLM's ``<s>``, ``</s>`` and ``<unk>`` out of the text.
-In zh, ja and ko every Han, kana and Hangul character is a token (these scripts do not separate words with
-spaces); Latin and digit runs inside them stay words.
+In zh, ja and ko (``text.CHAR_TOKEN_LANGS``) every Han, kana and Hangul character (``text.CJK_CHARS_EXTENDED``)
+is a token; Latin and digit runs inside them stay words.
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ import re
 import unicodedata
 
 from data_platform.langcodes import normalize_lang
-
-CHAR_TOKEN_LANGS = frozenset({"zh", "ja", "ko"})
+from data_platform.text import CHAR_TOKEN_LANGS, CJK_CHARS_EXTENDED
 
 # Left after NFKC (which already maps full-width ，！？：；（）～ and … to ASCII).
 _PUNCT = str.maketrans({
@@ -33,9 +32,7 @@ _PUNCT = str.maketrans({
 })
 _INVISIBLE = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _DIGIT = re.compile(r"\d")
-_CJK = ("\u1100-\u11ff\u3005-\u3007\u3040-\u30ff\u3130-\u318f\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
-        "\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f")
-_CHAR_TOKENS = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+|\S")
+_CHAR_TOKENS = re.compile(rf"[{CJK_CHARS_EXTENDED}]|[^\W_{CJK_CHARS_EXTENDED}]+|\S")
 _WORD_TOKENS = re.compile(r"[^\W_]+|\S")
 
 

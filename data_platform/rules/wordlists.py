@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import Field
 
 from data_platform.rules.base import DocBatch, RatioParams, Scores, rule
-from data_platform.text import CJK_LANGS
+from data_platform.text import UNSPACED_LANGS
 
 
 class StopwordParams(RatioParams):
@@ -98,7 +98,7 @@ def flagged_word_ratio(batch: DocBatch, params: FlaggedParams) -> Scores:
         return Scores([None] * len(batch), [note] * len(batch))
     values, details = [], []
     for text, ws in zip(batch.pytexts, batch.words):
-        hits = _flag_hits(text, ws, lists, batch.lang in CJK_LANGS)
+        hits = _flag_hits(text, ws, lists, batch.lang in UNSPACED_LANGS)
         values.append(min(1.0, sum(hits.values()) / len(ws)) if ws else 0.0)
         details.append(_describe_hits(hits, params.categories))
     return Scores(values, details)

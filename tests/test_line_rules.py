@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from data_platform.clean.lines import RULE_ORDER, LineCleanConfig, clean_lines
+from data_platform.clean.line_rules import RULE_ORDER, LineCleanConfig, clean_lines
 
 CFG = LineCleanConfig(min_remaining_chars=0, min_remaining_share=0)
 PROSE = "This is an ordinary sentence that ends properly."

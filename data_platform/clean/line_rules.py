@@ -121,8 +121,7 @@ _NAVIGATION: dict[str, tuple[str, ...]] = {
 }
 _TABLES = {"policy": _POLICY, "policy_short": _POLICY_SHORT, "navigation": _NAVIGATION}
 
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
-_NON_CJK_WORD = f"[^\\W{_CJK}]"  # a word character of a space-separated script
+_NON_CJK_WORD = f"[^\\W{T.CJK_CHARS}]"  # a word character of a space-separated script
 _TERMINAL = frozenset(".!?\"'…”’»。！？」』．｡")
 _CLOSERS = ")]）】"  # "(see above.)" ends in terminal punctuation inside the bracket
 _FENCE = re.compile(r" {0,3}(`{3,}(?=[^`]*$)|~{3,})")  # a backtick fence's info string has no backtick
@@ -136,7 +135,7 @@ def clean_lines(text: str, lang: str | None, source: str, cfg: LineCleanConfig) 
     checks = _active_checks(doc, source)
     lines = text.split("\n")
     verdicts = [None if code or not line.strip() else _first_match(line.strip(), checks, doc)
-                for line, code in zip(lines, _code_mask(lines))]
+                for line, code in zip(lines, _code_mask(lines), strict=True)]
     removed = _tally(lines, verdicts)
     return LineResult(_join_kept(lines, verdicts), removed, _too_little(lines, removed, cfg))
 
@@ -172,7 +171,7 @@ def _code_mask(lines: list[str]) -> list[bool]:
 def _tally(lines: list[str], verdicts: list[str | None]) -> dict[str, tuple[int, int]]:
     """(lines, stripped characters) removed per rule, for the rules that removed something, in rule order."""
     counts = {name: [0, 0] for name in RULE_ORDER}
-    for line, name in zip(lines, verdicts):
+    for line, name in zip(lines, verdicts, strict=True):
         if name:
             counts[name][0] += 1
             counts[name][1] += len(line.strip())
@@ -183,7 +182,7 @@ def _join_kept(lines: list[str], verdicts: list[str | None]) -> str:
     """Kept lines joined by newlines; blank lines a removal left leading, trailing or doubled are dropped."""
     out: list[str] = []
     gap = False  # a line was removed since the last kept non-blank line
-    for line, name in zip(lines, verdicts):
+    for line, name in zip(lines, verdicts, strict=True):
         blank = not line.strip()
         if name:
             gap = True

@@ -1,0 +1,79 @@
+"""The CJK definitions of ``text.py``: the language sets and the character classes, known characters in and out."""
+
+import re
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from data_platform import text as T
+
+HAN, KANA, HANGUL = "中", "か", "한"
+COMPAT, MARK, JAMO, EXT_B, AINU = "\uf900", "々", "ㄱ", "\U00020000", "ㇰ"
+HALFWIDTH_KANA, CHOON = "ｶ", "ー"
+LATIN, CYRILLIC, DIGIT, SPACE = "a", "ж", "7", " "
+
+
+def _in(chars: str, char: str) -> bool:
+    return re.fullmatch(f"[{chars}]", char) is not None
+
+
+def _in_re2(char: str) -> bool:
+    return pc.match_substring_regex(pa.array([char]), f"^[{T.CJK_SCRIPTS_RE2}]$")[0].as_py()
+
+
+def test_language_sets():
+    assert T.UNSPACED_LANGS == {"zh", "ja"}
+    assert T.CHAR_TOKEN_LANGS == T.UNSPACED_LANGS | {"ko"}
+
+
+@pytest.mark.parametrize("char", [HAN, KANA, HANGUL, COMPAT, "\u3400", "\u9fff", "ア", "ん"])
+def test_cjk_chars_hold_the_main_blocks(char):
+    assert _in(T.CJK_CHARS, char) and _in(T.CJK_CHARS_EXTENDED, char)
+
+
+@pytest.mark.parametrize("char", [LATIN, CYRILLIC, DIGIT, SPACE, "。", "「", MARK, JAMO, EXT_B, AINU, HALFWIDTH_KANA])
+def test_cjk_chars_leave_out(char):
+    assert not _in(T.CJK_CHARS, char)
+
+
+def test_decontamination_class_is_cjk_chars_without_compatibility_ideographs():
+    assert all(_in(T.CJK_CHARS_NO_COMPAT, c) for c in (HAN, KANA, HANGUL))
+    assert not _in(T.CJK_CHARS_NO_COMPAT, COMPAT) and not _in(T.CJK_CHARS_NO_COMPAT, "\ufaff")
+
+
+@pytest.mark.parametrize("char", [MARK, "〆", "〇", JAMO, "\u1100", EXT_B, "\U0003134f", AINU])
+def test_extended_class_adds_marks_jamo_and_supplementary_ideographs(char):
+    assert _in(T.CJK_CHARS_EXTENDED, char) and not _in(T.CJK_CHARS, char)
+
+
+@pytest.mark.parametrize("char", [LATIN, DIGIT, "。", HALFWIDTH_KANA, "\U00031350"])
+def test_extended_class_leaves_out(char):
+    assert not _in(T.CJK_CHARS_EXTENDED, char)
+
+
+@pytest.mark.parametrize("char, inside", [
+    (HAN, True), (KANA, True), ("ア", True), (HANGUL, True), (COMPAT, True), (MARK, True), (JAMO, True),
+    (EXT_B, True), (HALFWIDTH_KANA, True),  # Script property: half-width katakana is Katakana
+    (CHOON, False), ("・", False), ("。", False),  # script Common, though inside the Katakana / CJK blocks
+    (LATIN, False), (CYRILLIC, False), (DIGIT, False),
+])
+def test_re2_script_class(char, inside):
+    assert _in_re2(char) is inside
+
+
+def test_re2_and_block_classes_differ_where_documented():
+    assert _in(T.CJK_CHARS, CHOON) and not _in_re2(CHOON)
+    assert _in_re2(HALFWIDTH_KANA) and not _in(T.CJK_CHARS_EXTENDED, HALFWIDTH_KANA)
+
+
+def test_script_lang_uses_han_and_kana_blocks():
+    assert T.script_lang("中文文本，没有假名。" * 5) == "zh"
+    assert T.script_lang("日本語のテキストです。" * 5) == "ja"
+    assert T.script_lang("한국어 텍스트입니다." * 5) is None
+    assert T.script_lang("\uf900" * 20) == "zh"  # compatibility ideographs count as Han
+
+
+def test_words_of_unspaced_languages_need_a_letter_or_digit():
+    assert T.words("今天 ※ 天气", "zh") == ["今天", "天气"]
+    assert T.words("hello ※ world", "en") == ["hello", "※", "world"]
