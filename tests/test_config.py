@@ -109,7 +109,8 @@ def test_disabled_rule_leaves_the_funnel(tmp_path):
 
 
 def test_missing_wordlist_folder(tmp_path):
-    text = BASE.replace("order: [word_count, special_char_ratio]", "order: [word_count, special_char_ratio, flagged_word_ratio]")
+    text = BASE.replace("order: [word_count, special_char_ratio]",
+                        "order: [word_count, special_char_ratio, flagged_word_ratio]")
     text += "  flagged_word_ratio: {max: 0.1, wordlists: nowhere}\n"
     assert "does not exist" in error_of(tmp_path, text)
 

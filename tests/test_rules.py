@@ -74,15 +74,16 @@ def test_base64_ratio_and_line_lengths():
 
 
 def test_stopword_ratio_and_missing_list():
-    res = {"stopword_ratio": {"en": frozenset({"the", "of"})}}
+    res = {"stopword_ratio": {"stopwordsiso": {"en": frozenset({"the", "of"})}}}
     assert compute("stopword_ratio", ["The end of the story"], resources=res).values == [pytest.approx(3 / 5)]
     missing = compute("stopword_ratio", ["texte"], lang="xx", resources=res)
     assert missing.values == [None] and "no stopword list" in missing.details[0]
 
 
 def test_flagged_words_category_priority():
-    res = {"flagged_word_ratio": {"en": {"gambling": frozenset({"casino"}), "porn": frozenset({"xxx"})},
-                                  "zh": {"gambling": frozenset({"赌场"})}}}
+    lists = {"en": {"gambling": frozenset({"casino"}), "porn": frozenset({"xxx"})},
+             "zh": {"gambling": frozenset({"赌场"})}}
+    res = {"flagged_word_ratio": {"wordlists/flagged": lists}}
     scores = compute("flagged_word_ratio", ["casino xxx casino and more words here"], resources=res,
                      categories=["porn", "gambling"])
     assert scores.values[0] == pytest.approx(3 / 7)
