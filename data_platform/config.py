@@ -258,11 +258,13 @@ def _rule_resources(config: RuleFile, base: Path) -> dict[str, Any]:
     contexts = _contexts(config)
     resources: dict[str, Any] = {}
     for name, rule in REGISTRY.items():
+        if rule.load is None:
+            continue
         params: list[RuleParams] = []
         for merged in contexts:
             if name in merged and (p := rule.params.model_validate(merged[name])) not in params:
                 params.append(p)
-        if rule.load is not None and any(p.enabled for p in params):
+        if any(p.enabled for p in params):
             resources[name] = rule.load(params, base)
     return resources
 
