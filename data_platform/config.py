@@ -16,20 +16,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from data_platform.rules import REGISTRY, RuleParams
-from data_platform.schema import PRE_RULE_REASONS
 from data_platform.clean.line_rules import LineCleanConfig
 from data_platform.clean.pii import PiiConfig
 from data_platform.clean.urls import UrlFilter, UrlFilterConfig
 from data_platform.decontam import DecontamConfig, load_index
 from data_platform.dedup.config import DedupConfig
+from data_platform.rules import REGISTRY, RuleParams
+from data_platform.schema import PRE_RULE_REASONS
 from data_platform.semantic.config import EmbedConfig, SemDedupConfig
 from data_platform.tagging.config import DomainsConfig, QualityConfig
-from data_platform.models.langid import resolve_model_path
-from data_platform.rules.langid import LangidParams
-from data_platform.rules.perplexity import PerplexityParams, find_models
-from data_platform.rules.quality import QualityParams
-from data_platform.rules.wordlists import FlaggedParams, StopwordParams, load_flagged, load_stopwords
 from data_platform.yaml_lines import ConfigError, KeyPath, load_with_lines, locator, validate
 
 
@@ -145,7 +140,10 @@ class ResolvedRules:
 
 @dataclass
 class RuleSet:
-    """A validated rule file plus the word lists it refers to; picklable, shipped to Spark executors."""
+    """A validated rule file plus what it refers to, loaded on the driver; picklable, shipped to Spark executors.
+
+    ``resources`` maps each rule with a loader to what it loaded (see ``rules/base.py``), plus ``url_filter``
+    and ``eval_index`` for the cleaning sections that are enabled."""
 
     path: str
     config: RuleFile
@@ -197,15 +195,15 @@ def load_rules(path: str | Path) -> RuleSet:
             merged = _merge(config.rules, layer)
             order = layer.get("order", config.order)
             _check_layer(merged, order, (section, key), (section, key, "order"), layer, fail)
-    for lang, llayer in config.languages.items():
+    for llayer in config.languages.values():
         for pat, slayer in config.sources.items():
             _check_layer(_merge(_merge(config.rules, llayer), slayer),
                          slayer.get("order", llayer.get("order", config.order)),
                          ("sources", pat), ("sources", pat, "order"), slayer, fail)
     _check_global_only(config, fail)
     try:
-        resources = _load_resources(config, path.parent)
-    except (FileNotFoundError, UnicodeDecodeError) as err:
+        resources = {**_rule_resources(config, path.parent), **_section_resources(config, path.parent)}
+    except (OSError, ValueError) as err:  # missing files, undecodable word lists: one line naming the file
         raise ConfigError(f"{path}: {err}") from None
     return RuleSet(str(path), config, resources)
 
@@ -229,16 +227,15 @@ def _check_layer(merged, order, where: KeyPath, order_key: KeyPath, layer, fail,
             raise fail(order_key, f"rule {name!r} is enabled but missing from the order")
 
 
-# Parameters used before a document's language and source are known, so they cannot be overridden.
-_GLOBAL_ONLY = {"langid": ("model", "top_k", "assign_lang")}
-
-
 def _check_global_only(config: RuleFile, fail) -> None:
+    """Parameters a rule declares ``global_only`` apply before a document's language and source are known."""
     for section in ("languages", "sources"):
         for key, layer in getattr(config, section).items():
-            for rule_name, params in _GLOBAL_ONLY.items():
-                for p in params:
-                    if p in (layer.get(rule_name) or {}):
+            for rule_name, params in layer.items():
+                if rule_name == "order":
+                    continue
+                for p in REGISTRY[rule_name].params.global_only:
+                    if p in (params or {}):
                         raise fail((section, key, rule_name, p),
                                    f"{rule_name}.{p} can only be set under rules: it applies before the "
                                    "document's language and source are known")
@@ -256,22 +253,32 @@ def _check_order(order: Any, merged: dict, key: KeyPath, fail) -> None:
         seen.add(name)
 
 
-def _load_resources(config: RuleFile, base: Path) -> dict[str, Any]:
-    """Word lists for the rules that use them, read once here (on the driver)."""
+def _rule_resources(config: RuleFile, base: Path) -> dict[str, Any]:
+    """What each enabled rule's loader returns for every parameter set it runs with, read once on the driver."""
+    contexts = _contexts(config)
     resources: dict[str, Any] = {}
-    specs = _param_values(config, "stopword_ratio", "wordlist", StopwordParams)
-    resources["stopword_ratio"] = {k: v for s in specs for k, v in load_stopwords(s, base).items()}
-    flagged = {}
-    for spec in _param_values(config, "flagged_word_ratio", "wordlists", FlaggedParams):
-        flagged.update(load_flagged(spec, base))
-    resources["flagged_word_ratio"] = flagged
-    resources["perplexity"] = {spec: find_models(spec, base)
-                               for spec in _param_values(config, "perplexity", "models", PerplexityParams)}
-    heads = {spec: (base / spec).resolve() for spec in _param_values(config, "quality_score", "head", QualityParams)}
-    for head in heads.values():
-        if not head.is_file():
-            raise FileNotFoundError(f"quality head {head} does not exist")
-    resources["quality_score"] = {spec: str(path) for spec, path in heads.items()}
+    for name, rule in REGISTRY.items():
+        if rule.load is None:
+            continue
+        params: list[RuleParams] = []
+        for merged in contexts:
+            if name in merged and (p := rule.params.model_validate(merged[name])) not in params:
+                params.append(p)
+        if any(p.enabled for p in params):
+            resources[name] = rule.load(params, base)
+    return resources
+
+
+def _contexts(config: RuleFile) -> list[dict[str, dict[str, Any]]]:
+    """Rule parameters of the defaults, of each override merged over them, and of each source over each language."""
+    langs, sources = list(config.languages.values()), list(config.sources.values())
+    merged = [config.rules] + [_merge(config.rules, layer) for layer in langs + sources]
+    return merged + [_merge(_merge(config.rules, lang), src) for lang in langs for src in sources]
+
+
+def _section_resources(config: RuleFile, base: Path) -> dict[str, Any]:
+    """The URL block lists and the evaluation-set index, when their sections are enabled."""
+    resources: dict[str, Any] = {}
     if config.clean.urls.enabled:
         resources["url_filter"] = UrlFilter.load(config.clean.urls, base)
     dc = config.decontamination
@@ -279,16 +286,4 @@ def _load_resources(config: RuleFile, base: Path) -> dict[str, Any]:
         if not dc.eval_dir:
             raise FileNotFoundError("decontamination is enabled but decontamination.eval_dir is not set")
         resources["eval_index"] = load_index((base / dc.eval_dir).resolve(), dc)
-    params = LangidParams.model_validate(config.rules.get("langid", {"enabled": False}))
-    if params.enabled:
-        resources["langid"] = {"path": str(resolve_model_path(params.model, base)), "top_k": params.top_k,
-                               "assign_lang": params.assign_lang}
     return resources
-
-
-def _param_values(config: RuleFile, rule_name: str, key: str, model: type[RuleParams]) -> set[str]:
-    if rule_name not in config.rules:
-        return set()
-    layers = [config.rules] + list(config.languages.values()) + list(config.sources.values())
-    found = {(layer.get(rule_name) or {}).get(key) for layer in layers} - {None}
-    return found or {model.model_fields[key].default}

@@ -13,7 +13,7 @@ from data_platform.config import RuleSet
 from data_platform.funnel import funnel_order, process_batch
 from data_platform.io import spark_io, writers
 from data_platform.io.records import FieldMap
-from data_platform.models.shipping import ship_models
+from data_platform.models.shipping import ship_files
 from data_platform.report import stats as ST
 from data_platform.report.funnel_page import write_report
 
@@ -50,7 +50,7 @@ def run_filter(spark, job: FilterRun) -> dict[str, Any]:
                                                job.ruleset.config.limits.max_record_bytes)
     if job.partitions:
         raw = raw.repartition(job.partitions)
-    ruleset = ship_models(spark.sparkContext, job.ruleset)  # executors open their own copies of the models
+    ruleset = ship_files(spark.sparkContext, job.ruleset)  # executors open their own copies of the models
     writers.write_partitioned(annotate(raw, ruleset), spark, job.output)
     stats = ST.build_stats(ST.aggregate(spark, job.output), funnel_order(job.ruleset), input_count)
     stats["cleaning"] = ST.cleaning_stats(spark, job.output)

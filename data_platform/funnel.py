@@ -2,8 +2,9 @@
 
 Order of work for each document: reader quarantine (malformed input) -> URL block lists -> size limits -> HTML
 extraction -> binary/empty checks -> normalization -> line cleaning -> PII redaction -> evaluation-set check ->
-language id -> every enabled rule's value -> the rules checked in the YAML's priority order; the first failing rule in ``drop`` mode is the ``drop_reason``. Every rule's value, bounds and verdict is
-recorded in ``rules`` for kept and dropped documents alike.
+language id -> every enabled rule's value -> the rules checked in the YAML's priority order; the first failing
+rule in ``drop`` mode is the ``drop_reason``. Every rule's value, bounds and verdict is recorded in ``rules`` for
+kept and dropped documents alike.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from data_platform import schema as S
-from data_platform.config import RuleSet
 from data_platform.clean.line_rules import clean_lines
 from data_platform.clean.pii import redact
+from data_platform.config import RuleSet
 from data_platform.decontam import find as find_contamination
 from data_platform.extract import extract_html
 from data_platform.langcodes import normalize_lang
-from data_platform.models import langid as langid_model
+from data_platform.models import fasttext_langid
 from data_platform.normalize import normalize_texts
 from data_platform.rules import REGISTRY, DocBatch, RuleParams, Scores
 from data_platform.text import word_lang
@@ -73,7 +74,7 @@ def prepare_rows(batch: pa.RecordBatch, ruleset: RuleSet) -> tuple[dict, list[_R
         )
         for i in range(batch.num_rows)
     ]
-    for row, html, url in zip(rows, cols[S.HTML], cols[S.URL]):
+    for row, html, url in zip(rows, cols[S.HTML], cols[S.URL], strict=True):
         if row.reason is None:
             _prepare(row, html, url, ruleset)
     live = [r for r in rows if r.reason is None]
@@ -122,7 +123,7 @@ def _normalize(rows: list[_Row], ruleset: RuleSet) -> None:
         return
     before = [r.text for r in rows]
     after = normalize_texts(pa.array(before, pa.string()), ruleset.config.normalize).to_pylist()
-    for row, old, new in zip(rows, before, after):
+    for row, old, new in zip(rows, before, after, strict=True):
         row.text, row.before = new, old
         if not new:
             row.drop("empty_text", "nothing left after normalization")
@@ -164,7 +165,8 @@ def _detect_languages(rows: list[_Row], ruleset: RuleSet) -> None:
     spec = ruleset.resources.get("langid")
     if not rows or not spec:
         return
-    for row, pred in zip(rows, langid_model.predict([r.text for r in rows], spec["path"], spec["top_k"])):
+    preds = fasttext_langid.predict([r.text for r in rows], spec["path"], spec["top_k"])
+    for row, pred in zip(rows, preds, strict=True):
         row.langid = pred
         detected = pred[0][0] if pred else None
         if spec["assign_lang"] and detected:
@@ -216,13 +218,13 @@ def decide(values: RuleValues, rules: tuple[tuple[str, RuleParams], ...]) -> Ver
         scores = values.get(name, params)
         details = scores.details or [None] * n
         failed = scores.failed or [False] * n
-        for res, value, detail, bad in zip(results, scores.values, details, failed):
+        for res, value, detail, bad in zip(results, scores.values, details, failed, strict=True):
             res.append(_verdict(name, value, params, detail, bad))
     return [(res, next((r for r in res if not r["passed"] and r["enforced"]), None)) for res in results]
 
 
 def apply_verdicts(members: list[_Row], verdicts: Verdicts) -> None:
-    for row, (results, failed) in zip(members, verdicts):
+    for row, (results, failed) in zip(members, verdicts, strict=True):
         row.rules = results
         if failed is not None:
             row.drop(failed["name"], describe_failure(failed))

@@ -67,8 +67,8 @@ def judge(example: Example, doc: dict) -> Outcome:
     if example.expect == "kept":
         return Outcome(example, doc, reason is None, f"expected kept, was dropped by {reason}")
     if example.expect == "dropped":
-        return Outcome(example, doc, reason == example.rule,
-                       f"expected dropped by {example.rule}, was {'kept' if reason is None else f'dropped by {reason}'}")
+        was = "kept" if reason is None else f"dropped by {reason}"
+        return Outcome(example, doc, reason == example.rule, f"expected dropped by {example.rule}, was {was}")
     result = next((r for r in doc["rules"] if r["name"] == example.rule), None)
     ok = result is None or result["passed"] or not result["enforced"]
     return Outcome(example, doc, ok, f"expected {example.rule} not to drop it, but it fails that rule")
@@ -78,7 +78,7 @@ def check(ruleset: RuleSet) -> list[Outcome]:
     """Run every example of the rule file through the funnel."""
     examples = load_examples(ruleset)
     docs = run_docs(ruleset, [e.model_dump() for e in examples])
-    return [judge(e, d) for e, d in zip(examples, docs)]
+    return [judge(e, d) for e, d in zip(examples, docs, strict=True)]
 
 
 def rules_table(doc: dict, title: str):

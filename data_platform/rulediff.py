@@ -187,10 +187,10 @@ def run_diff(spark, old: RuleSet, new: RuleSet, inputs: list[str], output: str, 
 
     from data_platform.io import spark_io, writers
     from data_platform.io.records import FieldMap
-    from data_platform.models.shipping import ship_models
+    from data_platform.models.shipping import ship_files
 
     found = spark_io.discover(spark, inputs, fmt)
-    old, new = ship_models(spark.sparkContext, old), ship_models(spark.sparkContext, new)
+    old, new = ship_files(spark.sparkContext, old), ship_files(spark.sparkContext, new)
     raw, total = spark_io.read_documents(spark, found, FieldMap(), source)
 
     def run(batches):

@@ -109,7 +109,8 @@ def test_disabled_rule_leaves_the_funnel(tmp_path):
 
 
 def test_missing_wordlist_folder(tmp_path):
-    text = BASE.replace("order: [word_count, special_char_ratio]", "order: [word_count, special_char_ratio, flagged_word_ratio]")
+    text = BASE.replace("order: [word_count, special_char_ratio]",
+                        "order: [word_count, special_char_ratio, flagged_word_ratio]")
     text += "  flagged_word_ratio: {max: 0.1, wordlists: nowhere}\n"
     assert "does not exist" in error_of(tmp_path, text)
 
@@ -118,3 +119,37 @@ def test_missing_wordlist_folder(tmp_path):
 def test_dedup_section_is_validated(tmp_path):
     msg = error_of(tmp_path, BASE + "dedup:\n  minhash: {num_perm: 64, bands: 10}\n")
     assert "rules.yaml:7: dedup.minhash: Value error, give both bands and rows" in msg
+
+
+def test_rule_resources_are_loaded_for_every_parameter_set(tmp_path):
+    lists = tmp_path / "mine"
+    lists.mkdir()
+    (lists / "de.txt").write_text("der\ndie\n# a comment\n")
+    text = BASE.replace("special_char_ratio]", "special_char_ratio, stopword_ratio]")
+    text += "  stopword_ratio: {min: 0.1}\n  flagged_word_ratio: {enabled: false, wordlists: nowhere}\n"
+    text += "languages:\n  de:\n    stopword_ratio: {wordlist: mine}\n"
+    rs = load_rules(write(tmp_path, text))
+    stopwords = rs.resources["stopword_ratio"]
+    assert set(stopwords) == {"stopwordsiso", "mine"} and stopwords["mine"] == {"de": frozenset({"der", "die"})}
+    assert "flagged_word_ratio" not in rs.resources  # disabled everywhere: its missing folder is never read
+
+
+def test_ship_files_ships_exactly_the_declared_files(ruleset):
+    from data_platform.models.shipping import SHIPPED, ExecutorFile, local_path, ship_files
+
+    class Recorder:
+        def __init__(self):
+            self.added: list[str] = []
+
+        def addFile(self, uri: str) -> None:  # SparkContext.addFile
+            self.added.append(uri)
+
+    sc = Recorder()
+    shipped = ship_files(sc, ruleset).resources
+    models = next(iter(ruleset.resources["perplexity"].values()))
+    assert isinstance(ruleset.resources["langid"]["path"], ExecutorFile)
+    assert len(sc.added) == 1 + len(models) and shipped["langid"]["path"].startswith(SHIPPED)
+    assert all(ref.startswith(SHIPPED) for ref in next(iter(shipped["perplexity"].values())).values())
+    assert shipped["stopword_ratio"] == ruleset.resources["stopword_ratio"]  # word lists travel in the rule set
+    assert shipped["langid"]["top_k"] == ruleset.resources["langid"]["top_k"]
+    assert local_path(models["en"]) == models["en"]  # unshipped paths are used as they are

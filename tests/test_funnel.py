@@ -63,7 +63,8 @@ def test_kept_document_carries_all_values(small_rules):
 
 
 def test_tag_mode_records_without_dropping(small_rules):
-    doc = run(small_rules, {"id": "t", "text": "Supercalifragilisticexpialidocious antidisestablishmentarianism.", "source": "tagged-x", "lang": "en"})["t"]
+    doc = run(small_rules, {"id": "t", "text": "Supercalifragilisticexpialidocious antidisestablishmentarianism.",
+                            "source": "tagged-x", "lang": "en"})["t"]
     wc = doc["rules"][0]
     assert wc["name"] == "word_count" and not wc["passed"] and not wc["enforced"]
     assert doc["drop_reason"] is None

@@ -97,7 +97,7 @@ def test_train_and_score(tmp_path: Path, lang: str, capsys):
 
     assert kenlm_train.main(["--input", str(corpus), "--lang", lang, "--output", str(tmp_path / "lm")]) == 0
     assert f"{len(train)} documents" in capsys.readouterr().out
-    path = kenlm_model.find_model(tmp_path / "lm", lang)
+    path = kenlm_model.find_models(tmp_path / "lm")[lang]
     assert path == tmp_path / "lm" / f"{lang}.binary"
 
     fluent = kenlm_model.doc_perplexities(path, held_out, lang)
@@ -137,23 +137,25 @@ def test_train_errors(tmp_path: Path, monkeypatch, capsys):
 
 @pytest.mark.parametrize("lang", SHIPPED_LANGS)
 def test_shipped_model_exists(lang: str):
-    path = kenlm_model.find_model(MODELS, lang)
-    assert path is not None and path.suffix == ".binary"
+    path = kenlm_model.find_models(MODELS)[lang]
+    assert path.suffix == ".binary"
     assert path.stat().st_size < 2_000_000
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_shipped_model_ranks_clean_below_shuffled(lang: str):
-    path = kenlm_model.find_model(MODELS, lang)
+    path = kenlm_model.find_models(MODELS)[lang]
     page = sample_texts()[lang][0]
     clean, mixed = kenlm_model.doc_perplexities(path, [page, shuffled(page, lang)], lang)
     assert clean < mixed / 2, (clean, mixed)
 
 
-def test_find_model_missing_language():
-    assert kenlm_model.find_model(MODELS, "xx") is None
+def test_find_models_missing_language_and_folder(tmp_path: Path):
+    assert "xx" not in kenlm_model.find_models(MODELS)
+    with pytest.raises(FileNotFoundError, match="KenLM model folder .* does not exist"):
+        kenlm_model.find_models(tmp_path / "nowhere")
 
 
 def test_no_tokens_no_perplexity():
-    model = kenlm_model.load(str(kenlm_model.find_model(MODELS, "en")))
+    model = kenlm_model.load(str(kenlm_model.find_models(MODELS)["en"]))
     assert kenlm_model.doc_perplexity(model, "\n \n\t", "en") is None

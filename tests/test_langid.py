@@ -7,13 +7,14 @@ import pytest
 from data_platform.config import load_rules
 from data_platform.funnel import process_batch
 from data_platform.langcodes import normalize_lang
-from data_platform.models import langid as L
+from data_platform.models import fasttext_langid as L
 from tests.conftest import raw_batch
 
 SENTENCES = {
     "en": "The weather was lovely yesterday, so we walked along the river until sunset.",
     "de": "Gestern war das Wetter herrlich, also sind wir bis zum Sonnenuntergang am Fluss spazieren gegangen.",
-    "fr": "Hier, il faisait très beau, alors nous nous sommes promenés le long de la rivière jusqu'au coucher du soleil.",
+    "fr": "Hier, il faisait très beau, alors nous nous sommes promenés le long de la rivière jusqu'au coucher du "
+          "soleil.",
     "es": "Ayer hizo un tiempo estupendo, así que paseamos por la orilla del río hasta la puesta de sol.",
     "it": "Ieri il tempo era bellissimo, così abbiamo passeggiato lungo il fiume fino al tramonto.",
     "ru": "Вчера была прекрасная погода, поэтому мы гуляли вдоль реки до самого заката.",
@@ -33,7 +34,7 @@ def model_path() -> str:
 
 def test_bundled_model_identifies_twelve_languages(model_path):
     preds = L.predict(list(SENTENCES.values()), model_path, k=3)
-    for (lang, _), pred in zip(SENTENCES.items(), preds):
+    for (lang, _), pred in zip(SENTENCES.items(), preds, strict=True):
         assert pred[0][0] == lang, (lang, pred)
         assert pred[0][1] > 0.5 and len(pred) == 3
         assert pred[0][1] > pred[1][1] >= pred[2][1]  # real per-label probabilities, not the top one repeated
@@ -103,8 +104,9 @@ def test_training_command_beats_chance_on_held_out_pages(tmp_path):
     labelled.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in docs if d["text"]), encoding="utf-8")
     model = tmp_path / "lid.bin"
     assert main(["--input", str(labelled), "--output", str(model), "--epoch", "10"]) == 0
-    from data_platform.models.langid_train import evaluate, examples, read_labelled, split
     import fasttext
+
+    from data_platform.models.langid_train import evaluate, examples, read_labelled, split
 
     _, held = split(read_labelled(labelled), 0.2, 0)
     report = evaluate(fasttext.load_model(str(model)), [e for d in held for e in examples(d, 40)])

@@ -11,7 +11,6 @@ from data_platform.rulecheck import check, doc_from_run, run_docs
 from data_platform.rules.__main__ import main
 from tests.conftest import REPO
 
-
 RULE_FILES = sorted(p for p in (REPO / "rules").glob("*.yaml") if not p.name.endswith(".examples.yaml"))
 
 

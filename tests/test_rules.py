@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pyarrow as pa
 import pytest
 
 from data_platform.rules import REGISTRY, DocBatch
 from data_platform.rules.repetition import char_repetition_value, word_repetition_value
 from data_platform.text import words
+from tests.conftest import REPO
 
 
 def compute(name: str, texts: list[str], lang: str = "en", resources=None, **params):
@@ -74,15 +77,16 @@ def test_base64_ratio_and_line_lengths():
 
 
 def test_stopword_ratio_and_missing_list():
-    res = {"stopword_ratio": {"en": frozenset({"the", "of"})}}
+    res = {"stopword_ratio": {"stopwordsiso": {"en": frozenset({"the", "of"})}}}
     assert compute("stopword_ratio", ["The end of the story"], resources=res).values == [pytest.approx(3 / 5)]
     missing = compute("stopword_ratio", ["texte"], lang="xx", resources=res)
     assert missing.values == [None] and "no stopword list" in missing.details[0]
 
 
 def test_flagged_words_category_priority():
-    res = {"flagged_word_ratio": {"en": {"gambling": frozenset({"casino"}), "porn": frozenset({"xxx"})},
-                                  "zh": {"gambling": frozenset({"赌场"})}}}
+    lists = {"en": {"gambling": frozenset({"casino"}), "porn": frozenset({"xxx"})},
+             "zh": {"gambling": frozenset({"赌场"})}}
+    res = {"flagged_word_ratio": {"wordlists/flagged": lists}}
     scores = compute("flagged_word_ratio", ["casino xxx casino and more words here"], resources=res,
                      categories=["porn", "gambling"])
     assert scores.values[0] == pytest.approx(3 / 7)
@@ -90,3 +94,20 @@ def test_flagged_words_category_priority():
     zh = compute("flagged_word_ratio", ["这个赌场很大"], lang="zh", resources=res, categories=["gambling"])
     assert zh.values[0] > 0 and "赌场" in zh.details[0]
 
+
+
+def readme_rule_names() -> set[str]:
+    """The rule names in the first column of README.md's rule table (``| rule | value | parameters |``)."""
+    table = (REPO / "README.md").read_text(encoding="utf-8").split("| rule | value | parameters |\n", 1)[1]
+    rows = table.split("\n\n", 1)[0].splitlines()[1:]  # after the |---| line, up to the blank line
+    return {name for row in rows for name in re.findall(r"`([a-z0-9_]+)`", row.split("|")[1])}
+
+
+def test_every_rule_has_a_readme_row_and_a_test():
+    """Exercised = the rule's name appears in a tests/test_*.py file as a quoted string (``compute("name", ...)``,
+    ``REGISTRY["name"]``) or as a rule-file key (``name: {...}`` in a YAML text the test loads)."""
+    assert set(REGISTRY) - readme_rule_names() == set(), "rules without a row in README.md's rule table"
+    assert readme_rule_names() - set(REGISTRY) == set(), "README.md's rule table names rules that do not exist"
+    tests = [p.read_text(encoding="utf-8") for p in (REPO / "tests").glob("test_*.py")]
+    untested = [n for n in REGISTRY if not any(re.search(rf"[\"']{n}[\"']|\b{n}:", t) for t in tests)]
+    assert untested == []

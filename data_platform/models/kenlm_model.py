@@ -1,4 +1,4 @@
-"""KenLM perplexity of documents: locating a language's model, loading it once per process, scoring.
+"""KenLM perplexity of documents: locating the models of a folder, loading one once per process, scoring.
 
 A document is scored line by line, as the models were trained (``kenlm_train``: one line of a document = one
 sentence): every non-empty line, normalised and tokenised by ``lm_text.lm_line``, is scored with sentence
@@ -12,16 +12,15 @@ from pathlib import Path
 
 from data_platform.models.lm_text import lm_tokens
 
-MODEL_SUFFIXES = (".binary", ".arpa")
 
-
-def find_model(folder: Path, lang: str) -> Path | None:
-    """``<folder>/<lang>.binary``, else ``<folder>/<lang>.arpa``, else None."""
-    for suffix in MODEL_SUFFIXES:
-        path = Path(folder) / f"{lang}{suffix}"
-        if path.is_file():
-            return path
-    return None
+def find_models(folder: Path) -> dict[str, Path]:
+    """``{lang: model path}`` for every ``<lang>.binary`` and ``<lang>.arpa`` in ``folder`` (binary preferred)."""
+    if not folder.is_dir():
+        raise FileNotFoundError(f"KenLM model folder {folder} does not exist")
+    found: dict[str, Path] = {}
+    for suffix in (".arpa", ".binary"):  # later suffix wins
+        found.update({p.name[: -len(suffix)]: p for p in sorted(folder.glob(f"*{suffix}"))})
+    return found
 
 
 @lru_cache(maxsize=16)

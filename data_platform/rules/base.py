@@ -1,10 +1,19 @@
-"""What a rule is: a parameter model (its YAML schema entry) and a function computing one value per document."""
+"""What a rule is: a parameter model (its YAML schema entry), a function computing one value per document and,
+for a rule that needs files (word lists, models), a loader that reads them once on the driver.
+
+A loader is called as ``load(params, base_dir)`` when the rule file is read: ``params`` holds every distinct
+parameter set the rule runs with (the defaults, each language and source override merged over them), ``base_dir``
+is the rule file's folder. What it returns travels with the rule set to the executors and is seen by the rule as
+``batch.resources[<rule name>]``. A file the executors must open themselves (a model) is returned wrapped in
+``models.shipping.ExecutorFile``: jobs ship every such file with Spark (``ship_files``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable, Literal, Sequence
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Literal, Sequence
 
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -13,9 +22,13 @@ from data_platform import text as T
 
 
 class RuleParams(BaseModel):
-    """Keys every rule accepts: ``enabled``, ``mode`` (drop, or tag = record only) and ``min``/``max`` bounds."""
+    """Keys every rule accepts: ``enabled``, ``mode`` (drop, or tag = record only) and ``min``/``max`` bounds.
+
+    ``global_only`` names parameters used before a document's language and source are known: they can only be
+    set under ``rules:``, never in a language or source override."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    global_only: ClassVar[tuple[str, ...]] = ()
     enabled: bool = True
     mode: Literal["drop", "tag"] = "drop"
     min: float | None = None
@@ -78,6 +91,7 @@ class Scores:
 
 
 ComputeFn = Callable[[DocBatch, Any], Scores]
+LoadFn = Callable[[list[Any], Path], Any]  # (every distinct parameter set, the rule file's folder) -> resources
 
 
 @dataclass(frozen=True)
@@ -86,18 +100,19 @@ class Rule:
     params: type[RuleParams]
     compute: ComputeFn
     doc: str
+    load: LoadFn | None = None
 
 
 REGISTRY: dict[str, Rule] = {}
 
 
-def rule(name: str, params: type[RuleParams]) -> Callable[[ComputeFn], ComputeFn]:
-    """Register ``fn`` as the rule ``name`` with its YAML parameter model."""
+def rule(name: str, params: type[RuleParams], load: LoadFn | None = None) -> Callable[[ComputeFn], ComputeFn]:
+    """Register ``fn`` as the rule ``name`` with its YAML parameter model and, optionally, its resource loader."""
 
     def register(fn: ComputeFn) -> ComputeFn:
         if name in REGISTRY:
             raise ValueError(f"rule {name!r} registered twice")
-        REGISTRY[name] = Rule(name, params, fn, (fn.__doc__ or "").strip().splitlines()[0])
+        REGISTRY[name] = Rule(name, params, fn, (fn.__doc__ or "").strip().splitlines()[0], load)
         return fn
 
     return register

@@ -6,20 +6,32 @@ detected language decides which per-language thresholds apply; this rule then ju
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any, ClassVar
+
 from pydantic import Field
 
-from data_platform.models.langid import BUNDLED
+from data_platform.models.fasttext_langid import BUNDLED, resolve_model_path
+from data_platform.models.shipping import ExecutorFile
 from data_platform.rules.base import DocBatch, RatioParams, Scores, rule
 
 
 class LangidParams(RatioParams):
+    global_only: ClassVar[tuple[str, ...]] = ("model", "top_k", "assign_lang")
     model: str = Field(BUNDLED, description="'bundled:lid.176.ftz' or a fastText model path (lid.176.bin ...)")
     top_k: int = Field(3, ge=1, le=10, description="labels kept in the rule detail")
     allowed: list[str] | None = Field(None, description="languages accepted for this source; None = any")
     assign_lang: bool = Field(True, description="fill the document's lang column with the detected language")
 
 
-@rule("langid", LangidParams)
+def load_model(params: list[LangidParams], base: Path) -> dict[str, Any]:
+    """The fastText model file and the prediction settings the funnel's language detection uses (one set: its
+    parameters are global-only)."""
+    p = params[0]
+    return {"path": ExecutorFile(resolve_model_path(p.model, base)), "top_k": p.top_k, "assign_lang": p.assign_lang}
+
+
+@rule("langid", LangidParams, load=load_model)
 def langid(batch: DocBatch, params: LangidParams) -> Scores:
     """Probability of the top fastText language; fails below ``min`` or outside ``allowed``."""
     preds = batch.langid or [[] for _ in range(len(batch))]

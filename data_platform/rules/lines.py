@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 import pyarrow.compute as pc
 from pydantic import Field
 

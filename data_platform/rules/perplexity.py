@@ -7,33 +7,29 @@ from typing import Literal
 
 from pydantic import Field
 
+from data_platform.models.kenlm_model import doc_perplexities, find_models
+from data_platform.models.shipping import ExecutorFile
 from data_platform.rules.base import DocBatch, RuleParams, Scores, rule
 
 
 class PerplexityParams(RuleParams):
     min: float | None = Field(None, gt=0)
     max: float | None = Field(None, gt=0)
-    models: str = Field("../models/kenlm", description="folder of <lang>.binary / <lang>.arpa, relative to the rule file")
+    models: str = Field("../models/kenlm",
+                        description="folder of <lang>.binary / <lang>.arpa, relative to the rule file")
     missing_model: Literal["drop", "keep"] = Field(
         "drop", description="a document whose language has no model: dropped, or kept with the gap recorded")
 
 
-def find_models(spec: str, base: Path) -> dict[str, str]:
-    """``{lang: model path}`` for every KenLM model in the folder (binary preferred over ARPA)."""
-    folder = (base / spec).resolve()
-    if not folder.is_dir():
-        raise FileNotFoundError(f"KenLM model folder {folder} does not exist")
-    found: dict[str, str] = {}
-    for suffix in (".arpa", ".binary"):  # later suffix wins
-        found.update({p.name[: -len(suffix)]: str(p) for p in sorted(folder.glob(f"*{suffix}"))})
-    return found
+def load_models(params: list[PerplexityParams], base: Path) -> dict[str, dict[str, ExecutorFile]]:
+    """``{models folder: {lang: model file}}`` for every ``models`` folder the rule file names."""
+    return {spec: {lang: ExecutorFile(path) for lang, path in find_models((base / spec).resolve()).items()}
+            for spec in {p.models for p in params}}
 
 
-@rule("perplexity", PerplexityParams)
+@rule("perplexity", PerplexityParams, load=load_models)
 def perplexity(batch: DocBatch, params: PerplexityParams) -> Scores:
     """Perplexity of the document under its language's KenLM model (lower = more fluent)."""
-    from data_platform.models.kenlm_model import doc_perplexities
-
     path = batch.resources.get("perplexity", {}).get(params.models, {}).get(batch.lang)
     if path is None:
         note = f"no KenLM model for language {batch.lang!r} in {params.models}"

@@ -1,7 +1,8 @@
 """Word-list rules: stopword ratio and flagged-word ratio with categories in priority order.
 
-Word lists are loaded once on the driver when the rule file is read (``load_resources``) and travel with the
-rule set to the executors, so executors never read the driver's disk.
+Word lists are loaded once on the driver when the rule file is read (the rules' loaders, keyed by the
+``wordlist``/``wordlists`` value) and travel with the rule set to the executors, so executors never read the
+driver's disk.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ class StopwordParams(RatioParams):
 
 
 class FlaggedParams(RatioParams):
-    wordlists: str = Field("wordlists/flagged", description="folder of <lang>/<category>.txt, relative to the rule file")
+    wordlists: str = Field("wordlists/flagged",
+                           description="folder of <lang>/<category>.txt, relative to the rule file")
     categories: list[str] = Field(
         default_factory=lambda: ["political", "porn", "violence", "gambling"],
         description="categories in priority order: a document is labelled with the first one it hits",
@@ -61,10 +63,20 @@ def load_flagged(spec: str, base: Path) -> dict[str, dict[str, frozenset[str]]]:
     }
 
 
-@rule("stopword_ratio", StopwordParams)
+def stopword_lists(params: list[StopwordParams], base: Path) -> dict[str, dict[str, frozenset[str]]]:
+    """``{wordlist: {lang: stopwords}}`` for every ``wordlist`` the rule file names."""
+    return {spec: load_stopwords(spec, base) for spec in {p.wordlist for p in params}}
+
+
+def flagged_lists(params: list[FlaggedParams], base: Path) -> dict[str, dict[str, dict[str, frozenset[str]]]]:
+    """``{wordlists: {lang: {category: words}}}`` for every ``wordlists`` folder the rule file names."""
+    return {spec: load_flagged(spec, base) for spec in {p.wordlists for p in params}}
+
+
+@rule("stopword_ratio", StopwordParams, load=stopword_lists)
 def stopword_ratio(batch: DocBatch, params: StopwordParams) -> Scores:
     """Share of words that are stopwords of the document's language (too low = not natural prose)."""
-    stop = batch.resources.get("stopword_ratio", {}).get(batch.lang)
+    stop = batch.resources.get("stopword_ratio", {}).get(params.wordlist, {}).get(batch.lang)
     if stop is None:
         note = f"no stopword list for language {batch.lang!r}"
         return Scores([None] * len(batch), [note] * len(batch))
@@ -88,16 +100,16 @@ def _flag_hits(text: str, words: list[str], lists: dict[str, frozenset[str]], cj
     return hits
 
 
-@rule("flagged_word_ratio", FlaggedParams)
+@rule("flagged_word_ratio", FlaggedParams, load=flagged_lists)
 def flagged_word_ratio(batch: DocBatch, params: FlaggedParams) -> Scores:
     """Share of words on the flagged lists; the detail names the highest-priority category hit and the words."""
-    by_lang = batch.resources.get("flagged_word_ratio", {})
+    by_lang = batch.resources.get("flagged_word_ratio", {}).get(params.wordlists, {})
     lists = {c: by_lang.get(batch.lang, {}).get(c, frozenset()) for c in params.categories}
     if not any(lists.values()):
         note = f"no flagged-word list for language {batch.lang!r}"
         return Scores([None] * len(batch), [note] * len(batch))
     values, details = [], []
-    for text, ws in zip(batch.pytexts, batch.words):
+    for text, ws in zip(batch.pytexts, batch.words, strict=True):
         hits = _flag_hits(text, ws, lists, batch.lang in UNSPACED_LANGS)
         values.append(min(1.0, sum(hits.values()) / len(ws)) if ws else 0.0)
         details.append(_describe_hits(hits, params.categories))

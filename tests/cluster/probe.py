@@ -8,27 +8,27 @@ from pyspark.sql import SparkSession
 
 import data_platform
 from data_platform.config import load_rules
-from data_platform.models.shipping import ship_models
+from data_platform.models.shipping import ship_files
 
 
 def main() -> None:
     spark = SparkSession.builder.getOrCreate()
     sc = spark.sparkContext
     ruleset = load_rules(sys.argv[1])
-    shipped = ship_models(sc, ruleset)
+    shipped = ship_files(sc, ruleset)
     refs = {"langid": shipped.resources["langid"]["path"],
             "kenlm_en": next(iter(shipped.resources["perplexity"].values()))["en"]}
 
     def where(_):
         import os
 
-        import data_platform as dp
         from pyspark import SparkFiles
 
-        from data_platform.models import kenlm_model, langid
+        import data_platform as dp
+        from data_platform.models import fasttext_langid, kenlm_model
         from data_platform.models.shipping import local_path
 
-        langid.load(refs["langid"])  # the real loaders, through the shipped references
+        fasttext_langid.load(refs["langid"])  # the real loaders, through the shipped references
         kenlm_model.load(refs["kenlm_en"])
         yield {"module": dp.__file__, "files_root": SparkFiles.getRootDirectory(), "pid": os.getpid(),
                **{k: os.path.realpath(local_path(v)) for k, v in refs.items()}}
