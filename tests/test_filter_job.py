@@ -10,7 +10,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from data_platform.filter_run import FilterRun, run_filter
-from data_platform.io.writers import COMPLETE_MARKER
+from data_platform.io.job_output import COMPLETE_MARKER
 from tests.conftest import REPO, SAMPLE
 
 # The rule(s) each kind of labelled synthetic junk must fail (at least one of the set). An earlier rule in the
@@ -25,7 +25,7 @@ MUST_FAIL = {
     "short_lines_menu": {"short_line_ratio"},
     "special_chars": {"special_char_ratio"},
 }
-# Kinds made of lines the line-cleaning stage removes (symbols-only lines, navigation leftovers).
+# Kinds made of lines line cleaning removes (symbols-only lines, navigation leftovers).
 LINE_CLEANED = {"digit_table", "special_chars", "short_lines_menu", "very_short"}
 
 
@@ -118,7 +118,7 @@ def test_html_files_and_overwrite_protection(spark, ruleset, tmp_path):
     stats = run_filter(spark, FilterRun([str(pages)], str(tmp_path / "o"), ruleset, source="local-html"))
     assert stats["input_documents"] == 2 and stats["kept"]["documents"] == 1
     assert stats["run"]["ignored_files"][0].endswith("notes.txt")
-    from data_platform.io.writers import OutputExistsError
+    from data_platform.io.job_output import OutputExistsError
 
     with pytest.raises(OutputExistsError):
         run_filter(spark, FilterRun([str(pages)], str(tmp_path / "o"), ruleset, overwrite=False))

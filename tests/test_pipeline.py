@@ -12,7 +12,7 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 
-from data_platform.io.writers import COMPLETE_MARKER
+from data_platform.io.job_output import COMPLETE_MARKER
 from data_platform.pipeline.recipe import load_recipe
 from data_platform.pipeline.runner import run_pipeline
 from data_platform.pipeline.shards import ShardsConfig, plan, safe_name

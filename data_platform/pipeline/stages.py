@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from data_platform import yaml_lines
 from data_platform.io.records import FieldMap
+from data_platform.paths import resolve
 from data_platform.yaml_lines import ConfigError, KeyPath, format_path, line_of, load_with_lines
 
 RunFn = Callable[[Any, list[str], str, Any], dict[str, Any]]
@@ -75,8 +76,6 @@ def register_section(kind: str, key: str, model: type[BaseModel], run: RunFn) ->
             raise StageError((key,), "must be a mapping")
         from_file, lines, file = {}, {}, None
         if section.get("config") is not None:
-            from data_platform.pipeline.recipe import resolve
-
             file = Path(resolve(base, str(section["config"])))
             data, lines = load_with_lines(file)
             from_file = (data or {}).get(key) or {} if isinstance(data, dict) else {}
@@ -116,8 +115,6 @@ class FilterConfig:
 
 def load_filter(section: dict[str, Any], base: Path) -> FilterConfig:
     from data_platform.config import load_rules
-    from data_platform.pipeline.recipe import resolve
-
     from data_platform.io.spark_io import FORMATS
 
     sec = validate(FilterSection, section)
@@ -156,13 +153,12 @@ class RulesSection(BaseModel):
 
 def _ruleset(section: dict[str, Any], base: Path):
     from data_platform.config import load_rules
-    from data_platform.pipeline.recipe import resolve
 
     return load_rules(resolve(base, validate(RulesSection, section).rules))
 
 
 def load_semantic(section: dict[str, Any], base: Path) -> tuple[Any, Any]:
-    from data_platform.semantic.stage import resolved_embed
+    from data_platform.semantic.embed_batches import resolved_embed
 
     ruleset = _ruleset(section, base)
     return ruleset.config.semdedup, resolved_embed(ruleset)
