@@ -48,12 +48,12 @@ def diff_batch(batch: pa.RecordBatch, old: RuleSet, new: RuleSet) -> pa.RecordBa
         values = RuleValues(doc_batch(members, lang, old))
         old_v = decide(values, old.resolve(lang, source).rules)
         new_v = decide(values, new.resolve(lang, source).rules)
-        for row, (o_res, o_fail), (n_res, n_fail) in zip(members, old_v, new_v):
+        for row, (o_res, o_fail), (n_res, n_fail) in zip(members, old_v, new_v, strict=True):
             o_reason, n_reason = (o_fail or {}).get("name"), (n_fail or {}).get("name")
             rule = n_reason or o_reason
             fates[id(row)] = (o_reason, n_reason, _result(o_res, rule), _result(n_res, rule))
     out = []
-    for doc_id, row in zip(cols[S.ID], rows):
+    for doc_id, row in zip(cols[S.ID], rows, strict=True):
         o_reason, n_reason, o_res, n_res = fates[id(row)]
         doc = {S.LANG: row.lang, S.SOURCE: row.source, S.TEXT: row.text}
         out.append(_doc_row(doc_id, doc, o_reason, n_reason, n_reason or o_reason, o_res, n_res))
@@ -63,7 +63,8 @@ def diff_batch(batch: pa.RecordBatch, old: RuleSet, new: RuleSet) -> pa.RecordBa
 def _diff_full(batch: pa.RecordBatch, old: RuleSet, new: RuleSet) -> pa.RecordBatch:
     cols = batch.to_pydict()
     out = []
-    for i, (o, n) in enumerate(zip(process_batch(batch, old).to_pylist(), process_batch(batch, new).to_pylist())):
+    both = zip(process_batch(batch, old).to_pylist(), process_batch(batch, new).to_pylist(), strict=True)
+    for i, (o, n) in enumerate(both):
         rule = n["drop_reason"] or o["drop_reason"]
         out.append(_doc_row(cols[S.ID][i], n, o["drop_reason"], n["drop_reason"], rule,
                             _result(o["rules"], rule), _result(n["rules"], rule)))
@@ -97,7 +98,8 @@ def _change(old_reason: str | None, new_reason: str | None) -> str:
 def _bound(res: dict | None) -> str | None:
     if res is None:
         return "not applied"
-    parts = [f"min {res['min']:g}" if res["min"] is not None else "", f"max {res['max']:g}" if res["max"] is not None else ""]
+    parts = [f"min {res['min']:g}" if res["min"] is not None else "",
+             f"max {res['max']:g}" if res["max"] is not None else ""]
     mode = "" if res["enforced"] else " (tag only)"
     return (" ".join(p for p in parts if p) or "no bound") + mode
 
@@ -133,7 +135,8 @@ def render_text(summary: dict[str, Any], old: str, new: str) -> str:
              f"{c[NEWLY_DROPPED]:,} newly dropped, {c[NEWLY_KEPT]:,} newly kept, {c[REASON_CHANGED]:,} reason changed"]
     for g in summary["groups"]:
         langs = ", ".join(f"{k} {v}" for k, v in g["by_lang"].items())
-        lines.append(f"  {g['change']:<15} {g['rule']:<24} {g['documents']:>7,} docs {g['characters']:>10,} chars  [{langs}]")
+        lines.append(f"  {g['change']:<15} {g['rule']:<24} {g['documents']:>7,} docs {g['characters']:>10,} chars  "
+                     f"[{langs}]")
         for e in g["examples"]:
             snippet = " ".join((e["snippet"] or "").split())[:100]
             lines.append(f"      {e['id']} ({e['lang']}) {e['old_reason'] or 'kept'} -> {e['new_reason'] or 'kept'}, "

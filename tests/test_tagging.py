@@ -105,10 +105,9 @@ def test_domain_file_errors_name_the_line(tmp_path):
 
 
 def test_quality_rule_thresholds_in_the_funnel(tmp_path):
-    from tests.conftest import raw_batch
-
     from data_platform.config import load_rules
     from data_platform.funnel import process_batch
+    from tests.conftest import raw_batch
 
     rules = tmp_path / "q.yaml"
     rules.write_text(f"order: [quality_score]\nrules:\n  quality_score: {{min: 2.5, head: {HEAD}}}\n")

@@ -141,7 +141,7 @@ def _write(spark: SparkSession, keyed: DataFrame, groups: list[dict[str, Any]], 
     HFS.remove(spark, staging)
     described = _describe(spark, files)
     shards = []
-    for (shard_id, g, rel), (sha, size, rows) in zip(moves, described):
+    for (shard_id, g, rel), (sha, size, rows) in zip(moves, described, strict=True):
         documents, characters = counts[shard_id]
         if rows != documents:
             raise RuntimeError(f"shard {rel}: {rows} rows in the file, {documents} written")

@@ -68,7 +68,7 @@ def accounting(stages: list[dict[str, Any]], manifest: dict[str, Any] | None) ->
     """Each stage takes exactly the previous stage's kept documents; the first stage's input equals everything
     dropped on the way plus the final kept documents (plus: the shards hold every final document)."""
     links = [{"stage": b["name"], "documents_in": b["documents_in"], "previous_kept": a["documents_out"],
-              "ok": b["documents_in"] == a["documents_out"]} for a, b in zip(stages, stages[1:])]
+              "ok": b["documents_in"] == a["documents_out"]} for a, b in zip(stages, stages[1:], strict=False)]
     dropped = sum(s["documents_dropped"] for s in stages)
     final = stages[-1]["documents_out"]
     ok = all(link["ok"] for link in links) and stages[0]["documents_in"] == dropped + final

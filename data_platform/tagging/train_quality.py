@@ -119,11 +119,11 @@ def _fit_head(acc, x, y, cfg: TrainConfig):
 def _fine_tune(acc, texts: list[str], y, cfg: TrainConfig):
     """Encoder and head trained together (the encoder at ``encoder_lr``); returns (encoder, head) on the CPU."""
     import torch
+    from sentence_transformers import SentenceTransformer
     from torch.utils.data import DataLoader
 
     from data_platform.semantic.encoder import resolve_model
     from data_platform.tagging.quality_head import QualityHead
-    from sentence_transformers import SentenceTransformer
 
     st = SentenceTransformer(resolve_model(cfg.encoder), device="cpu", local_files_only=True)
     st.max_seq_length = cfg.max_tokens
