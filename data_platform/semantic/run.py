@@ -167,6 +167,8 @@ def run_semdedup(spark: SparkSession, inputs: list[str], output: str, cfg: SemDe
     """Run semantic dedup (or only its eps sweep) and return the stats (also written to ``<output>``)."""
     from pyspark.sql import functions as F
 
+    from data_platform.report import stats as RS
+
     with JobOutput(spark, output, overwrite, clear=not sweep) as job:
         docs, input_count = load_documents(spark, inputs, fmt, source)
         if DUP_OF not in docs.columns:
@@ -179,7 +181,12 @@ def run_semdedup(spark: SparkSession, inputs: list[str], output: str, cfg: SemDe
             return _sweep(spark, members, cfg, facts, job, inputs)
         emb.select(S.ID, EMBEDDING).write.mode("overwrite").parquet(job.file("embeddings"))
         writers.write_partitioned(_marked(spark, docs, members, cfg).drop(KEY), spark, job.path)
-        return job.finish(_stats(spark, job, members, cfg, embed, facts, inputs, output, input_count))
+        sizes = _write_clusters(members, job.file("clusters"))
+        stats = RS.build_stats(RS.aggregate(spark, job.path), S.drop_reason_order("semantic"), input_count)
+        stats["semdedup"] = {"config": cfg.model_dump(), "embed": embed.model_dump(), **facts,
+                             "cluster_size_histogram": sizes}
+        stats["run"] = job.run_info(inputs=inputs, output=output)
+        return job.finish(stats)
 
 
 def _marked(spark: SparkSession, docs: DataFrame, members: DataFrame | None, cfg: SemDedupConfig) -> DataFrame:
@@ -198,20 +205,12 @@ def _marked(spark: SparkSession, docs: DataFrame, members: DataFrame | None, cfg
             .select(*docs.columns))
 
 
-def _stats(spark: SparkSession, job: JobOutput, members: DataFrame | None, cfg: SemDedupConfig, embed: EmbedConfig,
-           facts: dict[str, Any], inputs: list[str], output: str, input_count: int) -> dict[str, Any]:
-    """clusters/ written; the stats with the funnel, the clustering facts and the cluster-size histogram."""
-    from data_platform.report import stats as RS
-
-    sizes = {}
-    if members is not None:
-        members.select(S.ID, *GROUP, "centroid_sim").write.mode("overwrite").parquet(job.file("clusters"))
-        sizes = _size_histogram(members)
-    stats = RS.build_stats(RS.aggregate(spark, job.path), S.drop_reason_order("semantic"), input_count)
-    stats["semdedup"] = {"config": cfg.model_dump(), "embed": embed.model_dump(), **facts,
-                         "cluster_size_histogram": sizes}
-    stats["run"] = job.run_info(inputs=inputs, output=output)
-    return stats
+def _write_clusters(members: DataFrame | None, path: str) -> dict[str, int]:
+    """clusters/ (id, cluster, sub, chunk, centroid_sim per embedded document); returns the size histogram."""
+    if members is None:
+        return {}
+    members.select(S.ID, *GROUP, "centroid_sim").write.mode("overwrite").parquet(path)
+    return _size_histogram(members)
 
 
 def _size_histogram(members: DataFrame) -> dict[str, int]:
