@@ -151,3 +151,20 @@ def test_unknown_format_is_a_clear_error(spark, ruleset, tmp_path):
     notes.write_text("plain text")
     with pytest.raises(InputError, match=r"unknown input format for .*notes.txt; pass --format"):
         run_filter(spark, FilterRun([str(notes)], str(tmp_path / "o"), ruleset))
+
+
+def test_job_output_is_complete_only_after_finish(spark, tmp_path):
+    from data_platform.io.hadoop_fs import write_text
+    from data_platform.io.job_output import JobOutput
+
+    out = tmp_path / "o"
+    with pytest.raises(RuntimeError, match="killed"), JobOutput(spark, str(out)) as job:
+        write_text(spark, job.file("kept"), "partial")
+        raise RuntimeError("killed")
+    assert (out / "kept").exists() and not (out / COMPLETE_MARKER).exists()
+    with JobOutput(spark, str(out), overwrite=False) as job:  # an interrupted run is no completed run: cleared
+        assert not (out / "kept").exists() and (out / "_checkpoints").is_dir()
+        job.finish({"input_documents": 3, "accounting": {"ok": True}}, shards=1)
+    assert json.loads((out / COMPLETE_MARKER).read_text()) == {"input_documents": 3, "shards": 1}
+    assert json.loads((out / "stats.json").read_text())["input_documents"] == 3
+    assert not (out / "_checkpoints").exists()
