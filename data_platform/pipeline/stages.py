@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,7 +18,10 @@ from data_platform.io.records import FieldMap
 from data_platform.paths import resolve
 from data_platform.yaml_lines import ConfigError, KeyPath, format_path, line_of, load_with_lines
 
-RunFn = Callable[[Any, list[str], str, Any], dict[str, Any]]
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+RunFn = Callable[["SparkSession", list[str], str, Any], dict[str, Any]]
 
 
 class StageError(ValueError):
@@ -128,7 +131,7 @@ def load_filter(section: dict[str, Any], base: Path) -> FilterConfig:
                         FieldMap(**sec.fields))
 
 
-def run_filter_stage(spark, inputs: list[str], output: str, cfg: FilterConfig) -> dict[str, Any]:
+def run_filter_stage(spark: SparkSession, inputs: list[str], output: str, cfg: FilterConfig) -> dict[str, Any]:
     from data_platform.filter_run import FilterRun, run_filter
 
     return run_filter(spark, FilterRun(inputs, output, cfg.ruleset, cfg.format, cfg.fields, cfg.source,
@@ -164,7 +167,7 @@ def load_semantic(section: dict[str, Any], base: Path) -> tuple[Any, Any]:
     return ruleset.config.semdedup, resolved_embed(ruleset)
 
 
-def run_semantic_stage(spark, inputs: list[str], output: str, cfg: tuple[Any, Any]) -> dict[str, Any]:
+def run_semantic_stage(spark: SparkSession, inputs: list[str], output: str, cfg: tuple[Any, Any]) -> dict[str, Any]:
     from data_platform.semantic.run import run_semdedup
 
     semdedup, embed = cfg
@@ -177,7 +180,7 @@ def load_tag(section: dict[str, Any], base: Path) -> Any:
     return tag_settings(_ruleset(section, base))
 
 
-def run_tag_stage(spark, inputs: list[str], output: str, settings: Any) -> dict[str, Any]:
+def run_tag_stage(spark: SparkSession, inputs: list[str], output: str, settings: Any) -> dict[str, Any]:
     from data_platform.tagging.run import run_tagging
 
     return run_tagging(spark, inputs, output, settings)
