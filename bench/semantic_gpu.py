@@ -94,9 +94,9 @@ def bench_embedding(model: str, docs: int, arrow_batch: int, repeats: int, devic
 def bench_spark(model: str, docs: int, arrow_batch: int) -> dict:
     """The Spark stage itself (local[1], one Python worker) vs encode on the same texts, on this machine's CPU."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    from data_platform.dedup.run import KEY
+    from data_platform.documents import KEY
     from data_platform.semantic.config import EmbedConfig
-    from data_platform.semantic.stage import embed_frame
+    from data_platform.semantic.embed_batches import embed_frame
     from data_platform.spark import build_session
 
     texts = sample_texts(docs)

@@ -283,4 +283,4 @@ def funnel_order(ruleset: RuleSet) -> list[str]:
     names = list(ruleset.order)
     for layer in [*ruleset.config.languages.values(), *ruleset.config.sources.values()]:
         names += [n for n in layer.get("order", []) if n not in names]
-    return [*S.PRE_RULE_REASONS, *names]
+    return S.drop_reason_order("filter", names)

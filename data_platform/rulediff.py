@@ -10,13 +10,16 @@ from __future__ import annotations
 import html
 import json
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from data_platform import schema as S
 from data_platform.config import RuleSet
 from data_platform.funnel import RuleValues, decide, doc_batch, group_rows, prepare_rows, process_batch
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 SNIPPET_CHARS = 300
 NEWLY_DROPPED, NEWLY_KEPT, REASON_CHANGED, SAME = "newly_dropped", "newly_kept", "reason_changed", "same"
@@ -45,12 +48,12 @@ def diff_batch(batch: pa.RecordBatch, old: RuleSet, new: RuleSet) -> pa.RecordBa
         values = RuleValues(doc_batch(members, lang, old))
         old_v = decide(values, old.resolve(lang, source).rules)
         new_v = decide(values, new.resolve(lang, source).rules)
-        for row, (o_res, o_fail), (n_res, n_fail) in zip(members, old_v, new_v):
+        for row, (o_res, o_fail), (n_res, n_fail) in zip(members, old_v, new_v, strict=True):
             o_reason, n_reason = (o_fail or {}).get("name"), (n_fail or {}).get("name")
             rule = n_reason or o_reason
             fates[id(row)] = (o_reason, n_reason, _result(o_res, rule), _result(n_res, rule))
     out = []
-    for doc_id, row in zip(cols[S.ID], rows):
+    for doc_id, row in zip(cols[S.ID], rows, strict=True):
         o_reason, n_reason, o_res, n_res = fates[id(row)]
         doc = {S.LANG: row.lang, S.SOURCE: row.source, S.TEXT: row.text}
         out.append(_doc_row(doc_id, doc, o_reason, n_reason, n_reason or o_reason, o_res, n_res))
@@ -60,7 +63,8 @@ def diff_batch(batch: pa.RecordBatch, old: RuleSet, new: RuleSet) -> pa.RecordBa
 def _diff_full(batch: pa.RecordBatch, old: RuleSet, new: RuleSet) -> pa.RecordBatch:
     cols = batch.to_pydict()
     out = []
-    for i, (o, n) in enumerate(zip(process_batch(batch, old).to_pylist(), process_batch(batch, new).to_pylist())):
+    both = zip(process_batch(batch, old).to_pylist(), process_batch(batch, new).to_pylist(), strict=True)
+    for i, (o, n) in enumerate(both):
         rule = n["drop_reason"] or o["drop_reason"]
         out.append(_doc_row(cols[S.ID][i], n, o["drop_reason"], n["drop_reason"], rule,
                             _result(o["rules"], rule), _result(n["rules"], rule)))
@@ -94,21 +98,10 @@ def _change(old_reason: str | None, new_reason: str | None) -> str:
 def _bound(res: dict | None) -> str | None:
     if res is None:
         return "not applied"
-    parts = [f"min {res['min']:g}" if res["min"] is not None else "", f"max {res['max']:g}" if res["max"] is not None else ""]
+    parts = [f"min {res['min']:g}" if res["min"] is not None else "",
+             f"max {res['max']:g}" if res["max"] is not None else ""]
     mode = "" if res["enforced"] else " (tag only)"
     return (" ".join(p for p in parts if p) or "no bound") + mode
-
-
-def count_changes(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Changed rows -> counts per (change, rule, lang, source), as the Spark job aggregates them."""
-    acc: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    for r in rows:
-        if r["change"] != SAME:
-            key = (r["change"], r["rule"], r[S.LANG], r[S.SOURCE])
-            acc[key][0] += 1
-            acc[key][1] += r[S.N_CHARS]
-    return [{"change": k[0], "rule": k[1], S.LANG: k[2], S.SOURCE: k[3], "documents": d, "characters": c}
-            for k, (d, c) in acc.items()]
 
 
 def summarize(counts: list[dict[str, Any]], examples: list[dict[str, Any]], total: int) -> dict[str, Any]:
@@ -142,7 +135,8 @@ def render_text(summary: dict[str, Any], old: str, new: str) -> str:
              f"{c[NEWLY_DROPPED]:,} newly dropped, {c[NEWLY_KEPT]:,} newly kept, {c[REASON_CHANGED]:,} reason changed"]
     for g in summary["groups"]:
         langs = ", ".join(f"{k} {v}" for k, v in g["by_lang"].items())
-        lines.append(f"  {g['change']:<15} {g['rule']:<24} {g['documents']:>7,} docs {g['characters']:>10,} chars  [{langs}]")
+        lines.append(f"  {g['change']:<15} {g['rule']:<24} {g['documents']:>7,} docs {g['characters']:>10,} chars  "
+                     f"[{langs}]")
         for e in g["examples"]:
             snippet = " ".join((e["snippet"] or "").split())[:100]
             lines.append(f"      {e['id']} ({e['lang']}) {e['old_reason'] or 'kept'} -> {e['new_reason'] or 'kept'}, "
@@ -179,26 +173,23 @@ def render_html(summary: dict[str, Any], old: str, new: str) -> str:
     return "".join(parts)
 
 
-def run_diff(spark, old: RuleSet, new: RuleSet, inputs: list[str], output: str, fmt: str = "auto",
+def run_diff(spark: SparkSession, old: RuleSet, new: RuleSet, inputs: list[str], output: str, fmt: str = "auto",
              source: str | None = None, examples: int = 5) -> dict[str, Any]:
     """Diff every input document on Spark, write ``diff/`` (parquet), ``diff.json`` and ``diff.html``."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    from data_platform.io import spark_io, writers
+    from data_platform.io import hadoop_fs, spark_io
     from data_platform.io.records import FieldMap
     from data_platform.models.shipping import ship_files
+    from data_platform.spark import map_batches
 
     found = spark_io.discover(spark, inputs, fmt)
     old, new = ship_files(spark.sparkContext, old), ship_files(spark.sparkContext, new)
     raw, total = spark_io.read_documents(spark, found, FieldMap(), source)
 
-    def run(batches):
-        for b in batches:
-            yield diff_batch(b, old, new)
-
     out = output.rstrip("/")
-    raw.mapInArrow(run, spark_io.spark_schema(DIFF_SCHEMA)).write.mode("overwrite").parquet(f"{out}/diff")
+    map_batches(raw, lambda b: diff_batch(b, old, new), DIFF_SCHEMA).write.mode("overwrite").parquet(f"{out}/diff")
     changed = spark.read.parquet(f"{out}/diff").where(F.col("change") != SAME)
     counts = (changed.groupBy("change", "rule", "lang", "source")
               .agg(F.count(F.lit(1)).alias("documents"), F.sum("n_chars").alias("characters")))
@@ -206,6 +197,6 @@ def run_diff(spark, old: RuleSet, new: RuleSet, inputs: list[str], output: str, 
     shown = changed.withColumn("_n", F.row_number().over(first)).where(F.col("_n") <= examples)
     summary = summarize([r.asDict() for r in counts.collect()], [r.asDict() for r in shown.collect()], total)
     summary["old"], summary["new"] = old.path, new.path
-    writers.write_text(spark, f"{out}/diff.json", json.dumps(summary, indent=2, ensure_ascii=False))
-    writers.write_text(spark, f"{out}/diff.html", render_html(summary, old.path, new.path))
+    hadoop_fs.write_text(spark, f"{out}/diff.json", json.dumps(summary, indent=2, ensure_ascii=False))
+    hadoop_fs.write_text(spark, f"{out}/diff.html", render_html(summary, old.path, new.path))
     return summary

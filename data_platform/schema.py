@@ -1,11 +1,13 @@
-"""The document schema shared by every stage, and the names of its columns.
+"""The document schema shared by every job, and the names of its columns.
 
 A document is one row: ``id, text, url, source, lang, meta`` (``meta`` is a string map: title, date, licence,
-anything a reader knows). Stages append columns; the funnel adds ``drop_reason``, ``drop_detail`` and ``rules``
+anything a reader knows). Jobs append columns; the funnel adds ``drop_reason``, ``drop_detail`` and ``rules``
 (one struct per rule: its name, value, bounds, verdict). Every row that enters a job leaves it, kept or dropped.
 """
 
 from __future__ import annotations
+
+from typing import Sequence
 
 import pyarrow as pa
 
@@ -15,9 +17,31 @@ DROP_REASON, DROP_DETAIL, RULES = "drop_reason", "drop_detail", "rules"
 TEXT_BEFORE = "text_before_normalize"
 N_CHARS = "n_chars"
 
-# Reasons decided before the rules run, in the order they are checked (also the order of the funnel report).
+# Drop reasons, in the order a document meets them (the order of every funnel table and report). The filter
+# decides PRE_RULE_REASONS first (in this order), then its rules (named in the rule file's ``order``); dedup and
+# semantic dedup follow.
 PRE_RULE_REASONS = ("malformed_record", "url_blocked", "too_long", "extract_failed", "binary_content", "empty_text",
                     "too_little_text", "contaminated")
+DUPLICATE_EXACT, DUPLICATE_MINHASH = "duplicate_exact", "duplicate_minhash"
+DUPLICATE_PARAGRAPHS, DUPLICATE_SENTENCES = "duplicate_paragraphs", "duplicate_sentences"
+DUPLICATE_SEMANTIC = "duplicate_semantic"
+REASONS_BY_STAGE: dict[str, tuple[str, ...]] = {  # pipeline stage kind -> the reasons it decides, in order
+    "filter": PRE_RULE_REASONS,
+    "dedup": (DUPLICATE_EXACT, DUPLICATE_MINHASH, DUPLICATE_PARAGRAPHS, DUPLICATE_SENTENCES),
+    "semantic": (DUPLICATE_SEMANTIC,),
+    "tag": (),
+}
+
+
+def drop_reason_order(through: str, rules: Sequence[str] = ()) -> list[str]:
+    """The reasons of the stage kinds up to ``through`` in pipeline order, the filter's ``rules`` after its
+    pre-rule reasons. A funnel lists these first; other reasons found in the data follow by name."""
+    order: list[str] = []
+    for kind, reasons in REASONS_BY_STAGE.items():
+        order += [*reasons, *rules] if kind == "filter" else reasons
+        if kind == through:
+            return order
+    raise KeyError(f"no stage kind {through!r}; known: {', '.join(REASONS_BY_STAGE)}")
 
 META_TYPE = pa.map_(pa.string(), pa.string())
 

@@ -8,13 +8,19 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from data_platform.cli import accounting_exit, console, job_parser, run_job
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from data_platform.config import RuleSet
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    from data_platform.cli import job_parser
-
     p = job_parser("jobs/filter.py", __doc__, str(REPO / "data" / "sample"), str(REPO / "out" / "filter"))
     p.add_argument("--rules", default=str(REPO / "rules" / "default.yaml"), help="rule file (YAML)")
     p.add_argument("--partitions", type=int, default=0, help="repartition the input to N partitions (0 = keep)")
@@ -24,41 +30,33 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+def load(args: argparse.Namespace) -> RuleSet:
     from data_platform.config import load_rules
-    from data_platform.io.records import FieldMap
-    from data_platform.io.spark_io import InputError
-    from data_platform.io.writers import OutputExistsError
-    from data_platform.cli import error
-    from data_platform.yaml_lines import ConfigError
 
-    try:
-        ruleset = load_rules(args.rules)  # validated before Spark starts
-    except ConfigError as err:
-        return error(err)
-    from rich.console import Console
+    return load_rules(args.rules)
 
+
+def run(spark: SparkSession, args: argparse.Namespace, ruleset: RuleSet) -> dict[str, Any]:
     from data_platform.filter_run import FilterRun, run_filter
-    from data_platform.report.stats import funnel_table
-    from data_platform.spark import build_session
+    from data_platform.io.records import FieldMap
 
     fields = FieldMap(id=args.id_field, text=args.text_field, html=args.html_field, url=args.url_field,
                       lang=args.lang_field)
-    job = FilterRun(args.input, args.output, ruleset, args.format, fields, args.source, args.partitions,
-                    overwrite=not args.no_overwrite)
-    spark = build_session("filter", args.master)
-    try:
-        stats = run_filter(spark, job)
-    except (InputError, OutputExistsError) as err:
-        return error(err)
-    finally:
-        spark.stop()
-    console = Console(width=max(100, Console().width))
-    console.print(funnel_table(stats))
-    console.print(f"kept/ and dropped/ parquet, stats.json: {args.output}")
-    return 0 if stats["accounting"]["ok"] else 1
+    return run_filter(spark, FilterRun(args.input, args.output, ruleset, args.format, fields, args.source,
+                                       args.partitions, overwrite=not args.no_overwrite))
 
+
+def show(args: argparse.Namespace, stats: dict[str, Any]) -> int:
+    from data_platform.report.stats import funnel_table
+
+    out = console()
+    out.print(funnel_table(stats))
+    out.print(f"kept/ and dropped/ parquet, stats.json: {args.output}")
+    return accounting_exit(stats)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_job("filter", parse_args(sys.argv[1:] if argv is None else argv), load, run, show)
 
 if __name__ == "__main__":
     sys.exit(main())

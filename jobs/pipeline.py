@@ -9,6 +9,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from data_platform.cli import accounting_exit, console, run_job
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from data_platform.pipeline.recipe import Recipe
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -22,39 +30,41 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    from data_platform.cli import error
+def load(args: argparse.Namespace) -> Recipe:
     from data_platform.pipeline.recipe import load_recipe
-    from data_platform.yaml_lines import ConfigError
 
-    try:
-        recipe = load_recipe(args.config)  # validated (rule files included) before Spark starts
-    except ConfigError as err:
-        return error(err)
-    from rich.console import Console
+    return load_recipe(args.config)  # validated (rule files included) before Spark starts
 
-    from data_platform.io.spark_io import InputError
-    from data_platform.pipeline.runner import PipelineError, run_pipeline
+
+def output_of(args: argparse.Namespace, recipe: Recipe) -> str:
+    return args.output or recipe.output or str(Path("out") / "pipeline" / recipe.name)
+
+
+def run(spark: SparkSession, args: argparse.Namespace, recipe: Recipe) -> tuple[Recipe, dict[str, Any]]:
+    from data_platform.pipeline.runner import run_pipeline
+
+    return recipe, run_pipeline(spark, recipe, output_of(args, recipe), log=console().print)
+
+
+def show(args: argparse.Namespace, result: tuple[Recipe, dict[str, Any]]) -> int:
     from data_platform.report.stats import funnel_table
-    from data_platform.spark import build_session
 
-    output = args.output or recipe.output or str(Path("out") / "pipeline" / recipe.name)
-    console = Console(width=max(100, Console().width))
-    spark = build_session(f"pipeline-{recipe.name}", args.master)
-    try:
-        stats = run_pipeline(spark, recipe, output, log=console.print)
-    except (InputError, PipelineError) as err:
-        return error(err)
-    finally:
-        spark.stop()
-    console.print(funnel_table(stats, f"Pipeline {recipe.name}"))
-    console.print(f"stages run: {', '.join(stats['run']['stages_run']) or 'none'}; skipped (complete): "
-                  f"{', '.join(stats['run']['stages_skipped']) or 'none'}")
-    console.print(f"data version {stats['version']['id']}; stats.json, report.html"
-                  f"{', manifest.json, README.md' if stats['stages'][-1]['kind'] == 'shards' else ''}: {output}")
-    return 0 if stats["accounting"]["ok"] else 1
+    recipe, stats = result
+    out = console()
+    out.print(funnel_table(stats, f"Pipeline {recipe.name}"))
+    out.print(f"stages run: {', '.join(stats['run']['stages_run']) or 'none'}; skipped (complete): "
+              f"{', '.join(stats['run']['stages_skipped']) or 'none'}")
+    out.print(f"data version {stats['version']['id']}; stats.json, report.html"
+              f"{', manifest.json, README.md' if stats['stages'][-1]['kind'] == 'shards' else ''}: "
+              f"{output_of(args, recipe)}")
+    return accounting_exit(stats)
 
+
+def main(argv: list[str] | None = None) -> int:
+    from data_platform.pipeline.runner import PipelineError
+
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    return run_job(lambda recipe: f"pipeline-{recipe.name}", args, load, run, show, errors=(PipelineError,))
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -10,7 +10,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from data_platform.filter_run import FilterRun, run_filter
-from data_platform.io.writers import COMPLETE_MARKER
+from data_platform.io.job_output import COMPLETE_MARKER
 from tests.conftest import REPO, SAMPLE
 
 # The rule(s) each kind of labelled synthetic junk must fail (at least one of the set). An earlier rule in the
@@ -25,7 +25,7 @@ MUST_FAIL = {
     "short_lines_menu": {"short_line_ratio"},
     "special_chars": {"special_char_ratio"},
 }
-# Kinds made of lines the line-cleaning stage removes (symbols-only lines, navigation leftovers).
+# Kinds made of lines line cleaning removes (symbols-only lines, navigation leftovers).
 LINE_CLEANED = {"digit_table", "special_chars", "short_lines_menu", "very_short"}
 
 
@@ -118,7 +118,7 @@ def test_html_files_and_overwrite_protection(spark, ruleset, tmp_path):
     stats = run_filter(spark, FilterRun([str(pages)], str(tmp_path / "o"), ruleset, source="local-html"))
     assert stats["input_documents"] == 2 and stats["kept"]["documents"] == 1
     assert stats["run"]["ignored_files"][0].endswith("notes.txt")
-    from data_platform.io.writers import OutputExistsError
+    from data_platform.io.job_output import OutputExistsError
 
     with pytest.raises(OutputExistsError):
         run_filter(spark, FilterRun([str(pages)], str(tmp_path / "o"), ruleset, overwrite=False))
@@ -151,3 +151,20 @@ def test_unknown_format_is_a_clear_error(spark, ruleset, tmp_path):
     notes.write_text("plain text")
     with pytest.raises(InputError, match=r"unknown input format for .*notes.txt; pass --format"):
         run_filter(spark, FilterRun([str(notes)], str(tmp_path / "o"), ruleset))
+
+
+def test_job_output_is_complete_only_after_finish(spark, tmp_path):
+    from data_platform.io.hadoop_fs import write_text
+    from data_platform.io.job_output import JobOutput
+
+    out = tmp_path / "o"
+    with pytest.raises(RuntimeError, match="killed"), JobOutput(spark, str(out)) as job:
+        write_text(spark, job.file("kept"), "partial")
+        raise RuntimeError("killed")
+    assert (out / "kept").exists() and not (out / COMPLETE_MARKER).exists()
+    with JobOutput(spark, str(out), overwrite=False) as job:  # an interrupted run is no completed run: cleared
+        assert not (out / "kept").exists() and (out / "_checkpoints").is_dir()
+        job.finish({"input_documents": 3, "accounting": {"ok": True}}, shards=1)
+    assert json.loads((out / COMPLETE_MARKER).read_text()) == {"input_documents": 3, "shards": 1}
+    assert json.loads((out / "stats.json").read_text())["input_documents"] == 3
+    assert not (out / "_checkpoints").exists()

@@ -12,7 +12,7 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 
-from data_platform.io.writers import COMPLETE_MARKER
+from data_platform.io.job_output import COMPLETE_MARKER
 from data_platform.pipeline.recipe import load_recipe
 from data_platform.pipeline.runner import run_pipeline
 from data_platform.pipeline.shards import ShardsConfig, plan, safe_name
@@ -215,3 +215,15 @@ def test_semantic_and_tag_stages_in_a_recipe(spark, tmp_path):
     rows = [r for s in man["shards"] for r in pq.read_table(out / s["path"]).to_pylist()]
     assert sorted(r["id"] for r in rows) == [*(f"d{i:02d}" for i in range(12)), "z-near"]
     assert all(0 <= r["quality_score"] <= 5 and r["domain"] for r in rows)
+
+
+def test_drop_reasons_are_ordered_by_stage_kind():
+    from data_platform import schema as S
+
+    pre = list(S.PRE_RULE_REASONS)
+    dups = ["duplicate_exact", "duplicate_minhash", "duplicate_paragraphs", "duplicate_sentences"]
+    assert S.drop_reason_order("filter", ["word_count"]) == [*pre, "word_count"]
+    assert S.drop_reason_order("dedup") == [*pre, *dups]
+    assert S.drop_reason_order("semantic") == S.drop_reason_order("tag") == [*pre, *dups, "duplicate_semantic"]
+    with pytest.raises(KeyError, match="no stage kind 'shards'"):
+        S.drop_reason_order("shards")

@@ -7,7 +7,7 @@ import json
 from data_platform.config import load_rules
 from data_platform.funnel import process_batch
 from data_platform.io import records as R
-from data_platform.rulediff import NEWLY_DROPPED, NEWLY_KEPT, SAME, count_changes, diff_batch, summarize
+from data_platform.rulediff import NEWLY_DROPPED, NEWLY_KEPT, SAME, diff_batch
 from tests.conftest import SAMPLE
 
 RULES = """\
@@ -34,7 +34,13 @@ def rules(tmp_path, name: str, text: str):
 def test_diff_of_a_file_with_itself_is_empty(tmp_path, ruleset):
     rows = diff_batch(sample_batch(), ruleset, ruleset).to_pylist()
     assert len(rows) == 36 and all(r["change"] == SAME for r in rows)
-    assert summarize(count_changes(rows), [], len(rows))["groups"] == []
+
+
+def test_diff_job_of_a_file_with_itself_has_no_groups(spark, tmp_path, ruleset):
+    from data_platform.rulediff import run_diff
+
+    summary = run_diff(spark, ruleset, ruleset, [str(SAMPLE / "synthetic.jsonl")], str(tmp_path / "diff"))
+    assert summary["documents"] == 36 and summary["groups"] == []
 
 
 def test_single_threshold_change_lists_exactly_the_documents_between_thresholds(tmp_path):

@@ -21,7 +21,7 @@ JUNK = ("Buy now!!! 70% off $$$ click here\nHome | Login | Cart\ncasino poker ch
 
 
 def test_shipped_head_scores_correlate_with_held_out_labels():
-    from data_platform.tagging.quality import score_texts
+    from data_platform.tagging.quality_head import score_texts
     from data_platform.tagging.train_quality import evaluate
 
     table = pq.read_table(LABELLED).to_pandas()
@@ -53,7 +53,7 @@ def test_training_command_reports_f1_and_confusion(tmp_path):
 def test_training_command_fine_tunes_the_encoder(tmp_path):
     import pyarrow as pa
 
-    from data_platform.tagging.quality import encoder_of, load_head, score_texts
+    from data_platform.tagging.quality_head import encoder_of, load_head, score_texts
     from data_platform.tagging.train_quality import main
 
     rows = [{"text": PROSE[:80] if i % 2 else JUNK[:40], "score": 4.0 if i % 2 else 1.0,
@@ -105,10 +105,9 @@ def test_domain_file_errors_name_the_line(tmp_path):
 
 
 def test_quality_rule_thresholds_in_the_funnel(tmp_path):
-    from tests.conftest import raw_batch
-
     from data_platform.config import load_rules
     from data_platform.funnel import process_batch
+    from tests.conftest import raw_batch
 
     rules = tmp_path / "q.yaml"
     rules.write_text(f"order: [quality_score]\nrules:\n  quality_score: {{min: 2.5, head: {HEAD}}}\n")

@@ -1,4 +1,4 @@
-"""The ``dedup:`` section of a rule file: which dedup stages run and with which parameters."""
+"""The ``dedup:`` section of a rule file: which dedup steps run and with which parameters."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Spark readers and writers: inputs of any supported format -> document rows; rows -> kept/ and dropped/.
+"""Spark readers: inputs of any supported format -> document rows.
 
-The Python work (JSON parsing, HTML decoding, WARC reading) runs inside ``mapInArrow`` over the pure functions
+The Python work (JSON parsing, HTML decoding, WARC reading) runs on the executors, batch by batch, in the pure functions
 of ``data_platform.io.records``; Spark reads bytes, splits files and moves batches.
 """
 
@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import pyarrow as pa
 
 from data_platform import schema as S
 from data_platform.io import records as R
+from data_platform.io.hadoop_fs import filesystem
+from data_platform.spark import map_batches, spark_schema
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
 
 FORMATS = ("jsonl", "parquet", "html", "warc")
 _SUFFIXES = {
@@ -45,21 +50,18 @@ def format_of(path: str) -> str | None:
     return next((fmt for fmt, ends in _SUFFIXES.items() if low.endswith(ends)), None)
 
 
-def discover(spark, paths: list[str], fmt: str = "auto") -> Inputs:
+def discover(spark: SparkSession, paths: list[str], fmt: str = "auto") -> Inputs:
     """Expand files, folders and globs through Hadoop's FileSystem (local, HDFS, S3A ...) and group by format."""
-    jvm = spark.sparkContext._jvm
-    hconf = spark.sparkContext._jsc.hadoopConfiguration()
     found: dict[str, list[str]] = {}
     ignored: list[str] = []
     for raw in paths:
-        jpath = jvm.org.apache.hadoop.fs.Path(raw)
-        fs = jpath.getFileSystem(hconf)
+        fs, jpath = filesystem(spark, raw)
         statuses = fs.globStatus(jpath)
         if not statuses:
             raise InputError(f"input not found: {raw}")
         for status in statuses:
             in_folder = status.isDirectory()
-            for f in _list_files(fs, status, jvm):
+            for f in _list_files(fs, status):
                 name = f.getName()
                 if name.startswith((".", "_")):
                     continue
@@ -75,7 +77,7 @@ def discover(spark, paths: list[str], fmt: str = "auto") -> Inputs:
     return Inputs({k: sorted(v) for k, v in found.items()}, sorted(ignored))
 
 
-def _list_files(fs, status, jvm) -> list:
+def _list_files(fs: Any, status: Any) -> list[Any]:
     if not status.isDirectory():
         return [status.getPath()]
     it = fs.listFiles(status.getPath(), True)
@@ -85,8 +87,8 @@ def _list_files(fs, status, jvm) -> list:
     return out
 
 
-def read_documents(spark, inputs: Inputs, fields: R.FieldMap, default_source: str | None,
-                   max_record_bytes: int | None = None):
+def read_documents(spark: SparkSession, inputs: Inputs, fields: R.FieldMap, default_source: str | None,
+                   max_record_bytes: int | None = None) -> tuple[DataFrame, int]:
     """All inputs as one DataFrame of ``schema.RAW_SCHEMA`` rows, and the number of input records. JSON-lines
     records over ``max_record_bytes`` reach Python as their first bytes only, dropped as ``too_long``."""
     frames, counts = [], []
@@ -113,15 +115,14 @@ def _read_jsonl(spark, files, fields, source, max_record_bytes: int | None = Non
         head = F.when(big, F.substring("line", 1, R.OVERSIZE_HEAD_BYTES)).otherwise(F.col("line"))
         lines = lines.select(head.alias("line"), "file", size.alias("size"), F.when(big, F.sha1("line")).alias("sha1"))
 
-    def parse(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for b in batches:
-            c, blank = b.to_pydict(), [None] * b.num_rows
-            rows = [R.parse_json_line(line, f, fields, source) if digest is None
-                    else R.oversize_row(line, f, size, digest, max_record_bytes, fields, source)
-                    for line, f, size, digest in zip(c["line"], c["file"], c.get("size", blank), c.get("sha1", blank))]
-            yield R.to_batch(rows)
+    def parse(b: pa.RecordBatch) -> pa.RecordBatch:
+        c, blank = b.to_pydict(), [None] * b.num_rows
+        records = zip(c["line"], c["file"], c.get("size", blank), c.get("sha1", blank), strict=True)
+        return R.to_batch([R.parse_json_line(line, f, fields, source) if digest is None
+                           else R.oversize_row(line, f, size, digest, max_record_bytes, fields, source)
+                           for line, f, size, digest in records])
 
-    return lines.mapInArrow(parse, spark_schema(S.RAW_SCHEMA)), lines.count()
+    return map_batches(lines, parse, S.RAW_SCHEMA), lines.count()
 
 
 def _read_parquet(spark, files, fields, source):
@@ -129,23 +130,23 @@ def _read_parquet(spark, files, fields, source):
 
     df = spark.read.parquet(*files)
 
-    def convert(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for b in batches:
-            rows = []
-            for rec in b.to_pylist():
-                origin = rec.pop("__file")
-                if isinstance(rec.get(fields.meta), list):  # a map column arrives as key/value pairs
-                    rec[fields.meta] = dict(rec[fields.meta])
-                fallback = R.content_id(origin, json.dumps(rec, sort_keys=True, default=str).encode())
-                rows.append(R.record_row(rec, fallback, fields, source))
-            yield R.to_batch(rows)
+    def convert(b: pa.RecordBatch) -> pa.RecordBatch:
+        rows = []
+        for rec in b.to_pylist():
+            origin = rec.pop("__file")
+            if isinstance(rec.get(fields.meta), list):  # a map column arrives as key/value pairs
+                rec[fields.meta] = dict(rec[fields.meta])
+            fallback = R.content_id(origin, json.dumps(rec, sort_keys=True, default=str).encode())
+            rows.append(R.record_row(rec, fallback, fields, source))
+        return R.to_batch(rows)
 
     with_file = df.select("*", F.input_file_name().alias("__file"))
-    return with_file.mapInArrow(convert, spark_schema(S.RAW_SCHEMA)), df.count()
+    return map_batches(with_file, convert, S.RAW_SCHEMA), df.count()
 
 
 def _read_files(spark, files, per_file):
-    """One task per file; ``per_file(path, stream)`` yields rows (pyarrow's filesystems open any URI)."""
+    """One task per file; ``per_file(path, stream)`` yields rows (pyarrow's filesystems open any URI). Not
+    ``map_batches``: one input row (a file) becomes many batches."""
     paths = spark.createDataFrame([(f,) for f in files], "path string").repartition(max(1, len(files)))
 
     def read(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -153,8 +154,8 @@ def _read_files(spark, files, per_file):
 
         for b in batches:
             for path in b.column("path").to_pylist():
-                filesystem, inner = pafs.FileSystem.from_uri(path)
-                with filesystem.open_input_stream(inner, compression=None) as stream:
+                files_of, inner = pafs.FileSystem.from_uri(path)
+                with files_of.open_input_stream(inner, compression=None) as stream:
                     chunk: list[dict] = []
                     for r in per_file(path, stream):
                         chunk.append(r)
@@ -177,16 +178,3 @@ def _read_html(spark, files, fields, source):
 
 
 _READERS = {"jsonl": _read_jsonl, "parquet": _read_parquet, "warc": _read_warc, "html": _read_html}
-
-
-def spark_schema(schema: pa.Schema):
-    from pyspark.sql.pandas.types import from_arrow_schema
-
-    return from_arrow_schema(schema)
-
-
-def arrow_schema(df) -> pa.Schema:
-    """The Arrow schema of a Spark DataFrame (what ``mapInArrow`` hands to Python)."""
-    from pyspark.sql.pandas.types import to_arrow_schema
-
-    return to_arrow_schema(df.schema)

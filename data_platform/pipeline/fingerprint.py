@@ -13,9 +13,14 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
+
+from data_platform.io.hadoop_fs import filesystem
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 CHUNK = 1 << 20
 
@@ -65,15 +70,13 @@ def digest(value: Any) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def input_fingerprint(spark, files: list[str], mode: str) -> dict[str, Any]:
+def input_fingerprint(spark: SparkSession, files: list[str], mode: str) -> dict[str, Any]:
     """The input files (sorted) with path, size and modification time, or — ``mode: content`` — name, size and
     content hash (the same data copied elsewhere keeps its fingerprint)."""
-    jvm = spark.sparkContext._jvm
-    conf = spark.sparkContext._jsc.hadoopConfiguration()
     entries = []
     for name in sorted(files):
-        path = jvm.org.apache.hadoop.fs.Path(name)
-        status = path.getFileSystem(conf).getFileStatus(path)
+        fs, path = filesystem(spark, name)
+        status = fs.getFileStatus(path)
         if mode == "content":  # independent of where the files lie: name, size, content
             entry = {"name": path.getName(), "size": status.getLen(), "sha256": _hadoop_sha256(spark, name)}
         else:
@@ -82,12 +85,11 @@ def input_fingerprint(spark, files: list[str], mode: str) -> dict[str, Any]:
     return {"mode": mode, "files": entries, "sha256": digest(entries)}
 
 
-def _hadoop_sha256(spark, name: str) -> str:
+def _hadoop_sha256(spark: SparkSession, name: str) -> str:
     """Hash a file read through Hadoop's FileSystem (any scheme the cluster knows)."""
-    jvm = spark.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(name)
-    stream = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).open(path)
+    fs, path = filesystem(spark, name)
+    stream = fs.open(path)
     try:
-        return jvm.org.apache.commons.codec.digest.DigestUtils.sha256Hex(stream)
+        return spark.sparkContext._jvm.org.apache.commons.codec.digest.DigestUtils.sha256Hex(stream)
     finally:
         stream.close()

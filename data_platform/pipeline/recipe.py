@@ -17,10 +17,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from data_platform.paths import resolve
 from data_platform.pipeline.stages import REGISTRY, StageError
 from data_platform.yaml_lines import ConfigError, KeyPath, load_with_lines, locator, validate
 
@@ -66,13 +67,6 @@ class Recipe:
         return self.spec.name
 
 
-def resolve(base: Path, path: str) -> str:
-    """A recipe path: URIs (``s3a://``) and absolute paths as given, others relative to ``base``."""
-    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", path) or Path(path).is_absolute():
-        return path
-    return str((base / path).resolve())
-
-
 def load_recipe(path: str | Path) -> Recipe:
     """Read and validate a recipe and load every stage's configuration; raise ``ConfigError`` on any error."""
     path = Path(path)
@@ -95,7 +89,7 @@ def load_recipe(path: str | Path) -> Recipe:
     return Recipe(str(path), spec, [resolve(base, p) for p in spec.inputs], output, stages)
 
 
-def _load_stage(raw: dict[str, Any], where: KeyPath, base: Path, fail) -> Stage:
+def _load_stage(raw: dict[str, Any], where: KeyPath, base: Path, fail: Callable[[KeyPath, str], ConfigError]) -> Stage:
     if not isinstance(raw, dict):
         raise fail(where, "a stage must be a mapping with name and kind")
     name, kind = raw.get("name"), raw.get("kind")

@@ -1,4 +1,4 @@
-"""The shards stage: kept documents -> parquet training shards grouped by source and language.
+"""The shards stage of a pipeline: kept documents -> parquet training shards grouped by source and language.
 
 Each (source, language) group gets ``ceil(text bytes / target_bytes)`` shards (or more, to stay near
 ``target_documents``); a document goes to shard ``xxhash64(id) mod n`` of its group, so the assignment is
@@ -13,13 +13,16 @@ from __future__ import annotations
 import json
 import math
 import re
-import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from data_platform import schema as S
-from data_platform.io import writers
+from data_platform.io import hadoop_fs as HFS
+from data_platform.io.job_output import JobOutput
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
 
 SHARD = "_shard"
 SHARDS_DIR = "shards"
@@ -81,40 +84,38 @@ def plan(groups: list[dict[str, Any]], cfg: ShardsConfig) -> list[dict[str, Any]
     return out
 
 
-def run_shards(spark, inputs: list[str], output: str, cfg: ShardsConfig) -> dict[str, Any]:
+def run_shards(spark: SparkSession, inputs: list[str], output: str, cfg: ShardsConfig) -> dict[str, Any]:
     """Write the shards of the kept documents in ``inputs`` (parquet) and return the stage's stats."""
     from pyspark.sql import functions as F
 
     from data_platform.report import stats as RS
 
-    started = time.time()
-    out = output.rstrip("/")
-    writers.prepare_output(spark, out, overwrite=True)
-    _delete(spark, f"{out}/{SHARDS_DIR}")
-    docs = spark.read.parquet(*inputs)
-    columns = [*cfg.columns, *(c for c in cfg.optional_columns if c in docs.columns and c not in cfg.columns)]
-    missing = [c for c in columns if c not in docs.columns]
-    if missing:
-        raise ValueError(f"shards: input has no column {', '.join(missing)}")
-    keyed = docs.select(*columns, F.coalesce(S.SOURCE, F.lit("")).alias("_src"),
-                        F.coalesce(S.LANG, F.lit("")).alias("_lang"))
-    rows = keyed.groupBy("_src", "_lang").agg(F.count(F.lit(1)).alias("documents"),
-                                              F.sum(F.octet_length(S.TEXT)).alias("bytes")).collect()
-    groups = plan([{"source": r["_src"], "lang": r["_lang"], "documents": r["documents"], "bytes": r["bytes"] or 0}
-                   for r in rows], cfg)
-    shards = _write(spark, keyed, groups, out) if groups else []
-    stats = RS.build_stats([{S.DROP_REASON: None, S.SOURCE: s["source"] or None, S.LANG: s["lang"] or None,
-                             "documents": s["documents"], "characters": s["characters"]} for s in shards],
-                           [], sum(g["documents"] for g in groups))
-    stats["shards"] = {"config": cfg.model_dump(), "count": len(shards), "columns": columns,
-                       "bytes": sum(s["bytes"] for s in shards)}
-    stats["run"] = {"inputs": inputs, "output": output, "elapsed_s": round(time.time() - started, 2)}
-    writers.write_text(spark, f"{out}/{SHARD_INDEX}", json.dumps(shards, indent=1, ensure_ascii=False))
-    writers.finish(spark, out, stats, {"input_documents": stats["input_documents"], "shards": len(shards)})
-    return stats
+    with JobOutput(spark, output) as job:
+        HFS.remove(spark, job.file(SHARDS_DIR))
+        docs = spark.read.parquet(*inputs)
+        columns = [*cfg.columns, *(c for c in cfg.optional_columns if c in docs.columns and c not in cfg.columns)]
+        missing = [c for c in columns if c not in docs.columns]
+        if missing:
+            raise ValueError(f"shards: input has no column {', '.join(missing)}")
+        keyed = docs.select(*columns, F.coalesce(S.SOURCE, F.lit("")).alias("_src"),
+                            F.coalesce(S.LANG, F.lit("")).alias("_lang"))
+        rows = keyed.groupBy("_src", "_lang").agg(F.count(F.lit(1)).alias("documents"),
+                                                  F.sum(F.octet_length(S.TEXT)).alias("bytes")).collect()
+        groups = plan([{"source": r["_src"], "lang": r["_lang"], "documents": r["documents"],
+                        "bytes": r["bytes"] or 0} for r in rows], cfg)
+        shards = _write(spark, keyed, groups, job.path) if groups else []
+        # nothing is dropped: the funnel lists no reason
+        stats = RS.build_stats([{S.DROP_REASON: None, S.SOURCE: s["source"] or None, S.LANG: s["lang"] or None,
+                                 "documents": s["documents"], "characters": s["characters"]} for s in shards],
+                               [], sum(g["documents"] for g in groups))
+        stats["shards"] = {"config": cfg.model_dump(), "count": len(shards), "columns": columns,
+                           "bytes": sum(s["bytes"] for s in shards)}
+        stats["run"] = job.run_info(inputs=inputs, output=output)
+        HFS.write_text(spark, job.file(SHARD_INDEX), json.dumps(shards, indent=1, ensure_ascii=False))
+        return job.finish(stats, shards=len(shards))
 
 
-def _write(spark, keyed, groups: list[dict[str, Any]], out: str) -> list[dict[str, Any]]:
+def _write(spark: SparkSession, keyed: DataFrame, groups: list[dict[str, Any]], out: str) -> list[dict[str, Any]]:
     from pyspark.sql import functions as F
 
     plan_df = spark.createDataFrame([(g["source"], g["lang"], g["offset"], g["shards"]) for g in groups],
@@ -137,10 +138,10 @@ def _write(spark, keyed, groups: list[dict[str, Any]], out: str) -> list[dict[st
             if shard_id in counts:  # a small group can leave a hash bucket empty
                 moves.append((shard_id, g, f"{folder}/part-{i:05d}.parquet"))
     files = _move(spark, staging, out, moves)
-    _delete(spark, staging)
+    HFS.remove(spark, staging)
     described = _describe(spark, files)
     shards = []
-    for (shard_id, g, rel), (sha, size, rows) in zip(moves, described):
+    for (shard_id, g, rel), (sha, size, rows) in zip(moves, described, strict=True):
         documents, characters = counts[shard_id]
         if rows != documents:
             raise RuntimeError(f"shard {rel}: {rows} rows in the file, {documents} written")
@@ -149,35 +150,19 @@ def _write(spark, keyed, groups: list[dict[str, Any]], out: str) -> list[dict[st
     return shards
 
 
-def _fs(spark, path: str):
-    jvm = spark.sparkContext._jvm
-    p = jvm.org.apache.hadoop.fs.Path(path)
-    return p.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), p, jvm
-
-
-def _delete(spark, path: str) -> None:
-    fs, p, _ = _fs(spark, path)
-    fs.delete(p, True)
-
-
-def _move(spark, staging: str, out: str, moves: list[tuple[int, dict, str]]) -> list[str]:
+def _move(spark: SparkSession, staging: str, out: str, moves: list[tuple[int, dict, str]]) -> list[str]:
     """Move the single data file of each ``_shard=K`` folder to its shard path; returns the new full paths."""
-    fs, _, jvm = _fs(spark, out)
     moved = []
     for shard_id, _, rel in moves:
-        folder = jvm.org.apache.hadoop.fs.Path(f"{staging}/{SHARD}={shard_id}")
-        parts = [s.getPath() for s in fs.listStatus(folder) if s.getPath().getName().startswith("part-")]
+        parts = [p for p in HFS.children(spark, f"{staging}/{SHARD}={shard_id}")
+                 if p.rpartition("/")[2].startswith("part-")]
         if len(parts) != 1:
             raise RuntimeError(f"expected one file for shard {shard_id}, found {len(parts)}")
-        dst = jvm.org.apache.hadoop.fs.Path(f"{out}/{rel}")
-        fs.mkdirs(dst.getParent())
-        if not fs.rename(parts[0], dst):
-            raise RuntimeError(f"could not move {parts[0].toString()} to {dst.toString()}")
-        moved.append(dst.toString())
+        moved.append(HFS.move(spark, parts[0], f"{out}/{rel}"))
     return moved
 
 
-def _describe(spark, paths: list[str]) -> list[tuple[str, int, int]]:
+def _describe(spark: SparkSession, paths: list[str]) -> list[tuple[str, int, int]]:
     """(sha256, bytes, rows from the parquet footer) per file, computed on the executors."""
     if not paths:
         return []

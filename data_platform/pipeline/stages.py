@@ -9,15 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from data_platform import yaml_lines
 from data_platform.io.records import FieldMap
+from data_platform.paths import resolve
 from data_platform.yaml_lines import ConfigError, KeyPath, format_path, line_of, load_with_lines
 
-RunFn = Callable[[Any, list[str], str, Any], dict[str, Any]]
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+RunFn = Callable[["SparkSession", list[str], str, Any], dict[str, Any]]
 
 
 class StageError(ValueError):
@@ -75,8 +79,6 @@ def register_section(kind: str, key: str, model: type[BaseModel], run: RunFn) ->
             raise StageError((key,), "must be a mapping")
         from_file, lines, file = {}, {}, None
         if section.get("config") is not None:
-            from data_platform.pipeline.recipe import resolve
-
             file = Path(resolve(base, str(section["config"])))
             data, lines = load_with_lines(file)
             from_file = (data or {}).get(key) or {} if isinstance(data, dict) else {}
@@ -116,8 +118,6 @@ class FilterConfig:
 
 def load_filter(section: dict[str, Any], base: Path) -> FilterConfig:
     from data_platform.config import load_rules
-    from data_platform.pipeline.recipe import resolve
-
     from data_platform.io.spark_io import FORMATS
 
     sec = validate(FilterSection, section)
@@ -131,7 +131,7 @@ def load_filter(section: dict[str, Any], base: Path) -> FilterConfig:
                         FieldMap(**sec.fields))
 
 
-def run_filter_stage(spark, inputs: list[str], output: str, cfg: FilterConfig) -> dict[str, Any]:
+def run_filter_stage(spark: SparkSession, inputs: list[str], output: str, cfg: FilterConfig) -> dict[str, Any]:
     from data_platform.filter_run import FilterRun, run_filter
 
     return run_filter(spark, FilterRun(inputs, output, cfg.ruleset, cfg.format, cfg.fields, cfg.source,
@@ -156,19 +156,18 @@ class RulesSection(BaseModel):
 
 def _ruleset(section: dict[str, Any], base: Path):
     from data_platform.config import load_rules
-    from data_platform.pipeline.recipe import resolve
 
     return load_rules(resolve(base, validate(RulesSection, section).rules))
 
 
 def load_semantic(section: dict[str, Any], base: Path) -> tuple[Any, Any]:
-    from data_platform.semantic.stage import resolved_embed
+    from data_platform.semantic.embed_batches import resolved_embed
 
     ruleset = _ruleset(section, base)
     return ruleset.config.semdedup, resolved_embed(ruleset)
 
 
-def run_semantic_stage(spark, inputs: list[str], output: str, cfg: tuple[Any, Any]) -> dict[str, Any]:
+def run_semantic_stage(spark: SparkSession, inputs: list[str], output: str, cfg: tuple[Any, Any]) -> dict[str, Any]:
     from data_platform.semantic.run import run_semdedup
 
     semdedup, embed = cfg
@@ -181,7 +180,7 @@ def load_tag(section: dict[str, Any], base: Path) -> Any:
     return tag_settings(_ruleset(section, base))
 
 
-def run_tag_stage(spark, inputs: list[str], output: str, settings: Any) -> dict[str, Any]:
+def run_tag_stage(spark: SparkSession, inputs: list[str], output: str, settings: Any) -> dict[str, Any]:
     from data_platform.tagging.run import run_tagging
 
     return run_tagging(spark, inputs, output, settings)

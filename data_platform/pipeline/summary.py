@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from data_platform.io import writers
+from data_platform.io import hadoop_fs as HFS
+from data_platform.io.job_output import COMPLETE_MARKER, STATS_FILE, mark_complete
 from data_platform.pipeline import fingerprint as FP
 from data_platform.pipeline.recipe import Recipe
-from data_platform.pipeline.runner import read_text
 from data_platform.pipeline.shards import SHARD_INDEX
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+# What a run writes at the top of its output folder (removed before it runs again).
+RUN_FILES = (STATS_FILE, "report.html", "manifest.json", "README.md", COMPLETE_MARKER)
 
 
 def _breakdown(stats: dict[str, Any], previous: dict[str, Any] | None, key: str) -> dict[str, dict[str, int]]:
@@ -62,7 +68,7 @@ def accounting(stages: list[dict[str, Any]], manifest: dict[str, Any] | None) ->
     """Each stage takes exactly the previous stage's kept documents; the first stage's input equals everything
     dropped on the way plus the final kept documents (plus: the shards hold every final document)."""
     links = [{"stage": b["name"], "documents_in": b["documents_in"], "previous_kept": a["documents_out"],
-              "ok": b["documents_in"] == a["documents_out"]} for a, b in zip(stages, stages[1:])]
+              "ok": b["documents_in"] == a["documents_out"]} for a, b in zip(stages, stages[1:], strict=False)]
     dropped = sum(s["documents_dropped"] for s in stages)
     final = stages[-1]["documents_out"]
     ok = all(link["ok"] for link in links) and stages[0]["documents_in"] == dropped + final
@@ -96,7 +102,7 @@ def manifest(recipe: Recipe, shards: list[dict[str, Any]], shard_folder: str, co
             "shards": entries}
 
 
-def write_run(spark, recipe: Recipe, out: str, inputs_fp: dict[str, Any], results: list[dict[str, Any]],
+def write_run(spark: SparkSession, recipe: Recipe, out: str, inputs_fp: dict[str, Any], results: list[dict[str, Any]],
               elapsed_s: float) -> dict[str, Any]:
     """Write stats.json, report.html, and for a recipe ending in shards manifest.json and README.md."""
     from data_platform.pipeline import card, report
@@ -108,7 +114,7 @@ def write_run(spark, recipe: Recipe, out: str, inputs_fp: dict[str, Any], result
     man = None
     if results[-1]["kind"] == "shards":
         last = results[-1]
-        shards = json.loads(read_text(spark, f"{last['folder']}/{SHARD_INDEX}"))
+        shards = json.loads(HFS.read_text(spark, f"{last['folder']}/{SHARD_INDEX}"))
         man = manifest(recipe, shards, stages[-1]["folder"], last["stats"]["shards"]["columns"], version)
     stats = {"recipe": {"name": recipe.name, "path": recipe.path, "description": recipe.spec.description},
              "version": version, "inputs": {"paths": recipe.inputs, "fingerprint": inputs_fp},
@@ -120,11 +126,11 @@ def write_run(spark, recipe: Recipe, out: str, inputs_fp: dict[str, Any], result
              "run": {"output": out, "stages_run": [s["name"] for s in stages if s["ran"]],
                      "stages_skipped": [s["name"] for s in stages if not s["ran"]], "elapsed_s": elapsed_s}}
     stats["output_documents"] = stats["accounting"]["kept_plus_dropped"]
-    writers.write_text(spark, f"{out}/stats.json", json.dumps(stats, indent=2, ensure_ascii=False))
-    writers.write_text(spark, f"{out}/report.html", report.build(stats))
+    HFS.write_text(spark, f"{out}/{STATS_FILE}", json.dumps(stats, indent=2, ensure_ascii=False))
+    HFS.write_text(spark, f"{out}/report.html", report.build(stats))
     if man is not None:
-        writers.write_text(spark, f"{out}/manifest.json", json.dumps(man, indent=2, ensure_ascii=False))
-        writers.write_text(spark, f"{out}/README.md", card.build(recipe, stats, man))
+        HFS.write_text(spark, f"{out}/manifest.json", json.dumps(man, indent=2, ensure_ascii=False))
+        HFS.write_text(spark, f"{out}/README.md", card.build(recipe, stats, man))
     if stats["accounting"]["ok"]:
-        writers.mark_complete(spark, out, {"version": version["id"], "documents": stats["kept"]["documents"]})
+        mark_complete(spark, out, {"version": version["id"], "documents": stats["kept"]["documents"]})
     return stats

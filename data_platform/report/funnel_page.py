@@ -217,7 +217,7 @@ def build_report(stats: dict[str, Any], rows: pd.DataFrame, order: list[str], ru
 
 def write_report(spark: SparkSession, out: str, stats: dict[str, Any], order: list[str]) -> str:
     """Build the report of the run in ``out`` and write it to ``<out>/report.html``; returns that path."""
-    from data_platform.io.writers import write_text
+    from data_platform.io.hadoop_fs import write_text
     from data_platform.rules import REGISTRY
 
     rules_by_name = {n: REGISTRY[n].doc for n in order if n in REGISTRY}

@@ -28,7 +28,7 @@ def find_heads(params: list[QualityParams], base: Path) -> dict[str, str]:
 @rule("quality_score", QualityParams, load=find_heads)
 def quality_score(batch: DocBatch, params: QualityParams) -> Scores:
     """Quality score in [0, 5] from the quality head on the document's embedding (higher = cleaner prose)."""
-    from data_platform.tagging.quality import score_texts
+    from data_platform.tagging.quality_head import score_texts
 
     path = batch.resources["quality_score"][params.head]
     return Scores([float(s) for s in score_texts(batch.pytexts, path)])

@@ -1,7 +1,7 @@
 """The semantic dedup job on Spark: embed -> k-means on a sample -> nearest centroid -> SemDeDup per cluster.
 
 Every input document leaves in ``kept/`` or ``dropped/``; semantic duplicates get ``duplicate_semantic`` with
-``duplicate_of`` naming the kept document. ``embeddings/`` (id + embedding) is written for other stages to reuse,
+``duplicate_of`` naming the kept document. ``embeddings/`` (id + embedding) is written for other jobs to reuse,
 ``clusters/`` maps every embedded document to its cluster. The sample, the k-means seed and the keep order depend
 only on the data, so the result does not depend on partitioning. ``sweep=True`` only reports, per eps, the share
 of documents that would be removed.
@@ -11,28 +11,32 @@ from __future__ import annotations
 
 import json
 import math
-import time
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import pyarrow as pa
 
 from data_platform import schema as S
-from data_platform.dedup.run import DUP_OF, KEY, STAGE_REASONS, load_documents
-from data_platform.io import writers
+from data_platform.documents import DUP_OF, KEY, live_documents, load_documents
+from data_platform.io import hadoop_fs, writers
+from data_platform.io.job_output import JobOutput
 from data_platform.semantic import kmeans
 from data_platform.semantic.config import EmbedConfig, SemDedupConfig
-from data_platform.semantic.stage import EMBEDDING, document_embeddings, task_device
+from data_platform.semantic.embed_batches import EMBEDDING, document_embeddings, task_device
+from data_platform.spark import map_batches
 
-REASON = "duplicate_semantic"
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame, SparkSession
+
 QUALITY = "_quality"
+GROUP = ["cluster", "sub", "chunk"]  # no group is larger than max_cluster_size
 
 
 class SemanticInputError(ValueError):
     """The input lacks what the configuration needs (e.g. quality scores for keep: best_quality)."""
 
 
-def _sample(emb, n: int) -> np.ndarray:
+def _sample(emb: DataFrame, n: int) -> np.ndarray:
     """``n`` embeddings chosen by a hash of the id (the same rows however the data is partitioned)."""
     from pyspark.sql import functions as F
 
@@ -42,25 +46,23 @@ def _sample(emb, n: int) -> np.ndarray:
     return from_values([r[0] for r in rows])
 
 
-def _assign(emb, centroids: np.ndarray, backend: str, device: str, column: str = "cluster", sim: bool = True):
-    """Nearest centroid (and its cosine) for every row, as a ``mapInArrow`` stage."""
-    from data_platform.io.spark_io import spark_schema
-
+def _assign(emb: DataFrame, centroids: np.ndarray, backend: str, device: str, column: str = "cluster",
+            sim: bool = True) -> DataFrame:
+    """Nearest centroid (and its cosine) for every row, batch by batch on the executors."""
     fields = [pa.field(KEY, pa.string()), pa.field(column, pa.int64())]
     schema = pa.schema(fields + ([pa.field("centroid_sim", pa.float32())] if sim else []))
 
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    def nearest(b: pa.RecordBatch) -> pa.RecordBatch:
         from data_platform.semantic.encoder import from_arrow
 
-        for b in batches:
-            labels, sims = kmeans.assign(from_arrow(b.column(EMBEDDING)), centroids, backend, device)
-            cols = [b.column(KEY), pa.array(labels, pa.int64())] + ([pa.array(sims, pa.float32())] if sim else [])
-            yield pa.RecordBatch.from_arrays(cols, schema=schema)
+        labels, sims = kmeans.assign(from_arrow(b.column(EMBEDDING)), centroids, backend, device)
+        cols = [b.column(KEY), pa.array(labels, pa.int64())] + ([pa.array(sims, pa.float32())] if sim else [])
+        return pa.RecordBatch.from_arrays(cols, schema=schema)
 
-    return emb.select(KEY, EMBEDDING).mapInArrow(run, spark_schema(schema))
+    return map_batches(emb.select(KEY, EMBEDDING), nearest, schema)
 
 
-def _order_cols(keep: str):
+def _order_cols(keep: str) -> list[Column]:
     from pyspark.sql import functions as F
 
     first = {"closest_to_centroid": F.col("centroid_sim").desc(), "farthest_from_centroid": F.col("centroid_sim").asc(),
@@ -68,7 +70,7 @@ def _order_cols(keep: str):
     return [first, F.col(S.ID).asc(), F.col(KEY).asc()]
 
 
-def split_oversized(members, cfg: SemDedupConfig, backend: str, device: str):
+def split_oversized(members: DataFrame, cfg: SemDedupConfig, backend: str, device: str) -> tuple[DataFrame, int]:
     """Add ``sub`` and ``chunk`` so that no (cluster, sub, chunk) group exceeds ``max_cluster_size``: clusters that
     do are split by a second k-means trained on a sample of their members; what still does (near-identical
     members k-means cannot separate) is cut in keep order into chunks. Returns (members, number of clusters split)."""
@@ -95,7 +97,7 @@ def split_oversized(members, cfg: SemDedupConfig, backend: str, device: str):
     return members, len(big)
 
 
-def _group_fn(cfg: SemDedupConfig, sweep: bool):
+def _group_fn(cfg: SemDedupConfig, sweep: bool) -> Callable[[pa.Table], pa.Table]:
     """The per-group Arrow function: duplicates (key, duplicate_of, similarity) or, in sweep mode, (eps, removed)."""
     def run(table: pa.Table) -> pa.Table:
         import torch
@@ -122,7 +124,7 @@ def _group_fn(cfg: SemDedupConfig, sweep: bool):
     return run
 
 
-def _quality_column(docs, name: str):
+def _quality_column(docs: DataFrame, name: str) -> Column:
     from pyspark.sql import functions as F
 
     if name in docs.columns:
@@ -130,7 +132,8 @@ def _quality_column(docs, name: str):
     return F.col(S.META)[name].cast("double")
 
 
-def cluster_members(spark, live, embed: EmbedConfig, cfg: SemDedupConfig, reuse: str | None):
+def cluster_members(spark: SparkSession, live: DataFrame, embed: EmbedConfig, cfg: SemDedupConfig,
+                    reuse: str | None) -> tuple[DataFrame | None, DataFrame, dict[str, Any]]:
     """(members with cluster, sub, chunk, centroid_sim and embedding; embeddings; facts for stats.json)."""
     emb = document_embeddings(spark, live, embed, reuse).checkpoint(eager=True)
     n = emb.count()
@@ -148,7 +151,7 @@ def cluster_members(spark, live, embed: EmbedConfig, cfg: SemDedupConfig, reuse:
     return members.checkpoint(eager=True), emb, facts
 
 
-def _check_quality(live, cfg: SemDedupConfig) -> None:
+def _check_quality(live: DataFrame, cfg: SemDedupConfig) -> None:
     from pyspark.sql import functions as F
 
     if cfg.keep != "best_quality":
@@ -158,7 +161,7 @@ def _check_quality(live, cfg: SemDedupConfig) -> None:
                                  "(run jobs/tag.py first)")
 
 
-def run_semdedup(spark, inputs: list[str], output: str, cfg: SemDedupConfig, embed: EmbedConfig,
+def run_semdedup(spark: SparkSession, inputs: list[str], output: str, cfg: SemDedupConfig, embed: EmbedConfig,
                  fmt: str = "auto", source: str | None = None, overwrite: bool = True, sweep: bool = False,
                  embeddings: str | None = None) -> dict[str, Any]:
     """Run semantic dedup (or only its eps sweep) and return the stats (also written to ``<output>``)."""
@@ -166,48 +169,51 @@ def run_semdedup(spark, inputs: list[str], output: str, cfg: SemDedupConfig, emb
 
     from data_platform.report import stats as RS
 
-    started = time.time()
-    if not sweep:
-        writers.prepare_output(spark, output, overwrite)
-    out = output.rstrip("/")
-    writers.use_checkpoints(spark, out)
-    docs, input_count = load_documents(spark, inputs, fmt, source)
-    if DUP_OF not in docs.columns:
-        docs = docs.withColumn(DUP_OF, F.lit(None).cast("string"))
-    docs = docs.checkpoint(eager=True)
-    live = docs.where(F.col(S.DROP_REASON).isNull())
-    _check_quality(live, cfg)
-    members, emb, facts = cluster_members(spark, live, embed, cfg, embeddings)
-    if sweep:
-        report = _sweep(spark, members, cfg, facts, out, inputs, started)
-        writers.remove(spark, f"{out}/{writers.CHECKPOINTS}")
-        return report
-    emb.select(S.ID, EMBEDDING).write.mode("overwrite").parquet(f"{out}/embeddings")
-    group = ["cluster", "sub", "chunk"]
+    with JobOutput(spark, output, overwrite, clear=not sweep) as job:
+        docs, input_count = load_documents(spark, inputs, fmt, source)
+        if DUP_OF not in docs.columns:
+            docs = docs.withColumn(DUP_OF, F.lit(None).cast("string"))
+        docs = docs.checkpoint(eager=True)
+        live = live_documents(docs)
+        _check_quality(live, cfg)
+        members, emb, facts = cluster_members(spark, live, embed, cfg, embeddings)
+        if sweep:
+            return _sweep(spark, members, cfg, facts, job, inputs)
+        emb.select(S.ID, EMBEDDING).write.mode("overwrite").parquet(job.file("embeddings"))
+        writers.write_partitioned(_marked(spark, docs, members, cfg).drop(KEY), spark, job.path)
+        sizes = _write_clusters(members, job.file("clusters"))
+        stats = RS.build_stats(RS.aggregate(spark, job.path), S.drop_reason_order("semantic"), input_count)
+        stats["semdedup"] = {"config": cfg.model_dump(), "embed": embed.model_dump(), **facts,
+                             "cluster_size_histogram": sizes}
+        stats["run"] = job.run_info(inputs=inputs, output=output)
+        return job.finish(stats)
+
+
+def _marked(spark: SparkSession, docs: DataFrame, members: DataFrame | None, cfg: SemDedupConfig) -> DataFrame:
+    """``docs`` with the semantic duplicates marked (reason, detail, ``duplicate_of`` the kept document)."""
+    from pyspark.sql import functions as F
+
     dup_schema = f"{KEY} string, {DUP_OF} string, similarity double"
-    dups = (members.groupBy(*group).applyInArrow(_group_fn(cfg, False), dup_schema) if members is not None
+    dups = (members.groupBy(*GROUP).applyInArrow(_group_fn(cfg, False), dup_schema) if members is not None
             else spark.createDataFrame([], dup_schema)).checkpoint(eager=True)
     detail = F.format_string("semantic duplicate of %s (cosine %.4f)", F.col("_of"), F.col("similarity"))
     hit = F.col("_of").isNotNull()
-    marked = (docs.join(dups.withColumnRenamed(DUP_OF, "_of"), KEY, "left")
-              .withColumn(S.DROP_REASON, F.when(hit, F.lit(REASON)).otherwise(F.col(S.DROP_REASON)))
-              .withColumn(S.DROP_DETAIL, F.when(hit, detail).otherwise(F.col(S.DROP_DETAIL)))
-              .withColumn(DUP_OF, F.coalesce(F.col("_of"), F.col(DUP_OF)))
-              .select(*docs.columns))
-    writers.write_partitioned(marked.drop(KEY), spark, output)
-    sizes = {}
-    if members is not None:
-        members.select(S.ID, *group, "centroid_sim").write.mode("overwrite").parquet(f"{out}/clusters")
-        sizes = _size_histogram(members)
-    stats = RS.build_stats(RS.aggregate(spark, out), [*S.PRE_RULE_REASONS, *STAGE_REASONS, REASON], input_count)
-    stats["semdedup"] = {"config": cfg.model_dump(), "embed": embed.model_dump(), **facts,
-                         "cluster_size_histogram": sizes}
-    stats["run"] = {"inputs": inputs, "output": output, "elapsed_s": round(time.time() - started, 2)}
-    writers.finish(spark, output, stats, {"input_documents": input_count})
-    return stats
+    return (docs.join(dups.withColumnRenamed(DUP_OF, "_of"), KEY, "left")
+            .withColumn(S.DROP_REASON, F.when(hit, F.lit(S.DUPLICATE_SEMANTIC)).otherwise(F.col(S.DROP_REASON)))
+            .withColumn(S.DROP_DETAIL, F.when(hit, detail).otherwise(F.col(S.DROP_DETAIL)))
+            .withColumn(DUP_OF, F.coalesce(F.col("_of"), F.col(DUP_OF)))
+            .select(*docs.columns))
 
 
-def _size_histogram(members) -> dict[str, int]:
+def _write_clusters(members: DataFrame | None, path: str) -> dict[str, int]:
+    """clusters/ (id, cluster, sub, chunk, centroid_sim per embedded document); returns the size histogram."""
+    if members is None:
+        return {}
+    members.select(S.ID, *GROUP, "centroid_sim").write.mode("overwrite").parquet(path)
+    return _size_histogram(members)
+
+
+def _size_histogram(members: DataFrame) -> dict[str, int]:
     """{power-of-two bucket lower bound: clusters of that size}."""
     from pyspark.sql import functions as F
 
@@ -216,14 +222,14 @@ def _size_histogram(members) -> dict[str, int]:
     return {str(r["b"]): r["count"] for r in sorted(sizes, key=lambda r: r["b"])}
 
 
-def _sweep(spark, members, cfg: SemDedupConfig, facts: dict, out: str, inputs: list[str],
-           started: float) -> dict[str, Any]:
+def _sweep(spark: SparkSession, members: DataFrame | None, cfg: SemDedupConfig, facts: dict[str, Any],
+           job: JobOutput, inputs: list[str]) -> dict[str, Any]:
     """Per eps: documents and share that semantic dedup would remove; written to ``<output>/sweep.json`` only."""
     from pyspark.sql import functions as F
 
     removed = {e: 0 for e in cfg.sweep_eps}
     if members is not None:
-        rows = (members.groupBy("cluster", "sub", "chunk")
+        rows = (members.groupBy(*GROUP)
                 .applyInArrow(_group_fn(cfg, True), "eps double, removed long")
                 .groupBy("eps").agg(F.sum("removed").alias("removed")).collect())
         removed.update({r["eps"]: r["removed"] for r in rows})
@@ -231,6 +237,6 @@ def _sweep(spark, members, cfg: SemDedupConfig, facts: dict, out: str, inputs: l
     report = {"sweep": [{"eps": e, "threshold": round(1 - e, 6), "removed": removed[e],
                          "share_removed": removed[e] / n} for e in cfg.sweep_eps],
               "semdedup": {"config": cfg.model_dump(), **facts},
-              "run": {"inputs": inputs, "output": out, "elapsed_s": round(time.time() - started, 2)}}
-    writers.write_text(spark, f"{out}/sweep.json", json.dumps(report, indent=2))
+              "run": job.run_info(inputs=inputs, output=job.path)}
+    hadoop_fs.write_text(spark, job.file("sweep.json"), json.dumps(report, indent=2))
     return report

@@ -5,20 +5,25 @@ and semdedup's best_quality keep can use them. Nothing is dropped here; ``stats.
 
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 
 from data_platform import schema as S
-from data_platform.dedup.run import KEY, STAGE_REASONS, load_documents
+from data_platform.documents import KEY, live_documents, load_documents
 from data_platform.io import writers
+from data_platform.io.job_output import JobOutput
 from data_platform.semantic.config import EmbedConfig
-from data_platform.semantic.stage import EMBEDDING, document_embeddings, resolved_embed
+from data_platform.semantic.embed_batches import EMBEDDING, document_embeddings, resolved_embed
+from data_platform.spark import map_batches
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame, SparkSession
+
+    from data_platform.config import RuleSet
 
 QUALITY, QUALITY_INT, DOMAIN, DOMAIN_CONF = "quality_score", "quality_int", "domain", "domain_confidence"
 TAG_SCHEMA = pa.schema([pa.field(KEY, pa.string()), pa.field(QUALITY, pa.float32()), pa.field(QUALITY_INT, pa.int32()),
@@ -27,7 +32,7 @@ TAG_SCHEMA = pa.schema([pa.field(KEY, pa.string()), pa.field(QUALITY, pa.float32
 
 @dataclass(frozen=True)
 class TagSettings:
-    """What the tag stage needs, paths resolved: the encoder, the quality head, the domain prototypes."""
+    """What the tag job needs, paths resolved: the encoder, the quality head, the domain prototypes."""
 
     embed: EmbedConfig
     quality_head: str | None
@@ -35,7 +40,7 @@ class TagSettings:
     temperature: float = 0.05
 
 
-def tag_settings(ruleset) -> TagSettings:
+def tag_settings(ruleset: RuleSet) -> TagSettings:
     """From a loaded rule set (relative paths are relative to the rule file)."""
     from data_platform.tagging.config import load_domains
 
@@ -49,11 +54,11 @@ def tag_settings(ruleset) -> TagSettings:
 
 def tag_batch(batch: pa.RecordBatch, settings: TagSettings, names: list[str],
               cents: np.ndarray | None) -> pa.RecordBatch:
-    """(key, text[, embedding]) -> (key, quality_score, quality_int, domain, domain_confidence): the mapInArrow
-    step; texts are embedded here when the batch carries no embeddings."""
+    """(key, text[, embedding]) -> (key, quality_score, quality_int, domain, domain_confidence), on the executors;
+    texts are embedded here when the batch carries no embeddings."""
     from data_platform.semantic.encoder import embed_texts, from_arrow
     from data_platform.tagging import domains as D
-    from data_platform.tagging import quality as Q
+    from data_platform.tagging import quality_head as Q
 
     e = settings.embed
     emb = (from_arrow(batch.column(EMBEDDING)) if EMBEDDING in batch.schema.names
@@ -85,50 +90,35 @@ def _centroids(settings: TagSettings) -> tuple[list[str], np.ndarray | None]:
     return centroids(settings.domains, lambda texts: embed_texts(texts, e.model, e.max_tokens, device=e.device))
 
 
-def tag_frame(spark, live, settings: TagSettings, reuse: str | None = None):
+def tag_frame(spark: SparkSession, live: DataFrame, settings: TagSettings, reuse: str | None = None) -> DataFrame:
     """(key + the four tag columns) for every live document."""
-    from data_platform.io.spark_io import spark_schema
-
     names, cents = _centroids(settings)
     rows = live.select(KEY, S.TEXT)
     if reuse:
         rows = rows.join(document_embeddings(spark, live, settings.embed, reuse).select(KEY, EMBEDDING), KEY)
-
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for b in batches:
-            yield tag_batch(b, settings, names, cents)
-
-    return rows.mapInArrow(run, spark_schema(TAG_SCHEMA))
+    return map_batches(rows, lambda b: tag_batch(b, settings, names, cents), TAG_SCHEMA)
 
 
-def run_tagging(spark, inputs: list[str], output: str, settings: TagSettings, fmt: str = "auto",
+def run_tagging(spark: SparkSession, inputs: list[str], output: str, settings: TagSettings, fmt: str = "auto",
                 source: str | None = None, overwrite: bool = True, embeddings: str | None = None) -> dict[str, Any]:
     """Tag every live document of the inputs; write kept/, dropped/ (documents dropped upstream), stats.json."""
-    from pyspark.sql import functions as F
-
     from data_platform.report import stats as RS
 
-    started = time.time()
-    writers.prepare_output(spark, output, overwrite)
-    out = output.rstrip("/")
-    writers.use_checkpoints(spark, out)
-    docs, input_count = load_documents(spark, inputs, fmt, source)
-    docs = docs.drop(QUALITY, QUALITY_INT, DOMAIN, DOMAIN_CONF).checkpoint(eager=True)
-    live = docs.where(F.col(S.DROP_REASON).isNull())
-    tags = tag_frame(spark, live, settings, embeddings).checkpoint(eager=True)
-    tagged = docs.join(tags, KEY, "left")
-    writers.write_partitioned(tagged.withColumn(S.META, _meta_with_tags()).drop(KEY), spark, output)
-    stats = RS.build_stats(RS.aggregate(spark, out), [*S.PRE_RULE_REASONS, *STAGE_REASONS, "duplicate_semantic"],
-                           input_count)
-    stats["tags"] = _tag_stats(spark, out)
-    stats["tags"]["settings"] = {"embed": settings.embed.model_dump(), "quality_head": settings.quality_head,
-                                 "domains": list(settings.domains or []), "temperature": settings.temperature}
-    stats["run"] = {"inputs": inputs, "output": output, "elapsed_s": round(time.time() - started, 2)}
-    writers.finish(spark, output, stats, {"input_documents": input_count})
-    return stats
+    with JobOutput(spark, output, overwrite) as job:
+        docs, input_count = load_documents(spark, inputs, fmt, source)
+        docs = docs.drop(QUALITY, QUALITY_INT, DOMAIN, DOMAIN_CONF).checkpoint(eager=True)
+        tags = tag_frame(spark, live_documents(docs), settings, embeddings).checkpoint(eager=True)
+        tagged = docs.join(tags, KEY, "left")
+        writers.write_partitioned(tagged.withColumn(S.META, _meta_with_tags()).drop(KEY), spark, job.path)
+        stats = RS.build_stats(RS.aggregate(spark, job.path), S.drop_reason_order("tag"), input_count)
+        stats["tags"] = _tag_stats(spark, job.path)
+        stats["tags"]["settings"] = {"embed": settings.embed.model_dump(), "quality_head": settings.quality_head,
+                                     "domains": list(settings.domains or []), "temperature": settings.temperature}
+        stats["run"] = job.run_info(inputs=inputs, output=output)
+        return job.finish(stats)
 
 
-def _meta_with_tags():
+def _meta_with_tags() -> Column:
     """meta with ``quality_score`` and ``domain`` set (previous values replaced) where the document was tagged."""
     from pyspark.sql import functions as F
 
@@ -140,7 +130,7 @@ def _meta_with_tags():
     return F.when(tagged, F.map_concat(base, tags)).otherwise(F.col(S.META))
 
 
-def _tag_stats(spark, out: str) -> dict[str, Any]:
+def _tag_stats(spark: SparkSession, out: str) -> dict[str, Any]:
     """Documents per domain (with mean confidence) and per rounded quality score, over kept/."""
     from pyspark.sql import functions as F
 

@@ -74,7 +74,7 @@ def train(texts: list[str], scores: np.ndarray, train_mask: np.ndarray, cfg: Tra
     from accelerate.utils import set_seed
 
     from data_platform.semantic.encoder import embed_texts
-    from data_platform.tagging.quality import predict, save_head
+    from data_platform.tagging.quality_head import predict, save_head
 
     set_seed(cfg.seed)
     acc = Accelerator(cpu=not torch.cuda.is_available())
@@ -99,7 +99,7 @@ def _fit_head(acc, x, y, cfg: TrainConfig):
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
-    from data_platform.tagging.quality import QualityHead
+    from data_platform.tagging.quality_head import QualityHead
 
     head = QualityHead(x.shape[1], cfg.hidden)
     opt = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=0.01)
@@ -119,11 +119,11 @@ def _fit_head(acc, x, y, cfg: TrainConfig):
 def _fine_tune(acc, texts: list[str], y, cfg: TrainConfig):
     """Encoder and head trained together (the encoder at ``encoder_lr``); returns (encoder, head) on the CPU."""
     import torch
+    from sentence_transformers import SentenceTransformer
     from torch.utils.data import DataLoader
 
     from data_platform.semantic.encoder import resolve_model
-    from data_platform.tagging.quality import QualityHead
-    from sentence_transformers import SentenceTransformer
+    from data_platform.tagging.quality_head import QualityHead
 
     st = SentenceTransformer(resolve_model(cfg.encoder), device="cpu", local_files_only=True)
     st.max_seq_length = cfg.max_tokens

@@ -50,7 +50,7 @@ def test_lost_worker_during_dedup_changes_nothing(cluster, package, reference, t
     out = tmp_path / "dedup"
     run = Submission(cluster, package, DEDUP, "--input", str(reference["filter"] / "kept"), "--output", str(out),
                      "--config", str(RULES), cwd=tmp_path)
-    # mid-run: the documents are checkpointed and a later stage is being written
+    # mid-run: the documents are checkpointed and a later step is being written
     wait_until(lambda: len(list(out.glob("_checkpoints/*/rdd-*"))) >= 2, "the second checkpoint", run)
     assert not (out / "kept").exists()
     cluster.kill("worker1")  # the worker and its executor JVM (SIGKILL to the process group)

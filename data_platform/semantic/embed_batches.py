@@ -1,23 +1,29 @@
-"""The embedding stage on Spark: documents -> (key, id, embedding), reusing embeddings written by an earlier run."""
+"""Embedding documents on Spark, batch by batch: documents -> (key, id, embedding), reusing embeddings written by
+an earlier run."""
 
 from __future__ import annotations
 
-from typing import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from data_platform import schema as S
-from data_platform.dedup.run import KEY
+from data_platform.documents import KEY
 from data_platform.semantic.config import EmbedConfig
 from data_platform.semantic.encoder import BUNDLED, embedding_type
+from data_platform.spark import map_batches
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from data_platform.config import RuleSet
 
 EMBEDDING = "embedding"
 
 
-def resolve_model_spec(spec: str, base) -> str:
+def resolve_model_spec(spec: str, base: str | Path) -> str:
     """``bundled:...`` as is; a relative folder relative to the rule file's directory ``base``."""
-    from pathlib import Path
-
     return spec if spec == BUNDLED or Path(spec).is_absolute() else str((Path(base) / spec).resolve())
 
 
@@ -30,23 +36,22 @@ def task_device(device: str) -> str:
     return f"cuda:{gpu.addresses[0]}" if gpu is not None and gpu.addresses else device
 
 
-def embed_frame(df, cfg: EmbedConfig):
-    """``mapInArrow`` over (key, text): the model is loaded once per Python worker and reused across batches."""
-    from data_platform.io.spark_io import spark_schema
-
+def embed_frame(df: DataFrame, cfg: EmbedConfig) -> DataFrame:
+    """(key, embedding) for the (key, text) rows of ``df``: the model is loaded once per Python worker and reused
+    across batches."""
     schema = pa.schema([pa.field(KEY, pa.string()), pa.field(EMBEDDING, embedding_type(cfg.dtype))])
 
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    def embed(batch: pa.RecordBatch) -> pa.RecordBatch:
         from data_platform.semantic.encoder import embed_batch
 
         device = task_device(cfg.device)
-        for b in batches:
-            yield embed_batch(b, KEY, S.TEXT, cfg.model, cfg.max_tokens, cfg.batch_size, cfg.dtype, device)
+        return embed_batch(batch, KEY, S.TEXT, cfg.model, cfg.max_tokens, cfg.batch_size, cfg.dtype, device)
 
-    return df.select(KEY, S.TEXT).mapInArrow(run, spark_schema(schema))
+    return map_batches(df.select(KEY, S.TEXT), embed, schema)
 
 
-def document_embeddings(spark, live, cfg: EmbedConfig, reuse: str | None = None):
+def document_embeddings(spark: SparkSession, live: DataFrame, cfg: EmbedConfig,
+                        reuse: str | None = None) -> DataFrame:
     """(key, id, embedding) for every live document; with ``reuse`` (a folder of id + embedding parquet written by
     an earlier run), documents found there by id are not embedded again."""
     from pyspark.sql import functions as F
@@ -62,9 +67,7 @@ def document_embeddings(spark, live, cfg: EmbedConfig, reuse: str | None = None)
     return have.unionByName(fresh)
 
 
-def resolved_embed(ruleset) -> EmbedConfig:
+def resolved_embed(ruleset: RuleSet) -> EmbedConfig:
     """The rule set's ``embed:`` section with its model path made absolute (relative paths are to the rule file)."""
-    from pathlib import Path
-
     cfg = ruleset.config.embed
     return cfg.model_copy(update={"model": resolve_model_spec(cfg.model, Path(ruleset.path).parent)})

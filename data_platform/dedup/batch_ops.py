@@ -1,41 +1,21 @@
-"""The Python side of the dedup stages, one function per ``mapInArrow`` step (Arrow batch in, batch out)."""
+"""The Python side of dedup: one function per Arrow-batch step that ``dedup/run.py`` maps over its DataFrames
+(batch in, batch out)."""
 
 from __future__ import annotations
 
 import pyarrow as pa
 
 from data_platform import schema as S
-from data_platform.config import ExtractConfig
 from data_platform.dedup.config import MinHashConfig, ParagraphConfig, SentenceConfig, TextNormalization
 from data_platform.dedup.hashing import band_keys, content_hashes, normalize_for_hash, signatures
 from data_platform.dedup.sentences import remove_sentences, sentence_spans
-from data_platform.extract import extract_html
+from data_platform.documents import KEY
 
-KEY = "_key"
 HASH_SCHEMA = pa.schema([pa.field(KEY, pa.string()), pa.field("hash", pa.binary())])
 SIG_SCHEMA = pa.schema([pa.field(KEY, pa.string()), pa.field("sig", pa.binary()),
                         pa.field("bands", pa.list_(pa.int64()))])
 PARA_SCHEMA = pa.schema([pa.field(KEY, pa.string()), pa.field("idx", pa.int32()), pa.field("hash", pa.binary()),
                          pa.field("chars", pa.int32())])
-DOC_SCHEMA = pa.schema([*S.DOC_FIELDS, pa.field(S.N_CHARS, pa.int64()), pa.field(S.DROP_REASON, pa.string()),
-                        pa.field(S.DROP_DETAIL, pa.string())])
-
-
-def raw_to_documents(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """Reader rows -> documents: HTML extracted, quarantined rows passed on with their reason."""
-    out = []
-    for r in batch.to_pylist():
-        text, reason, detail, meta = r[S.TEXT], r[S.DROP_REASON], r[S.DROP_DETAIL], dict(r[S.META] or [])
-        if reason is None and r[S.HTML] is not None:
-            got = extract_html(r[S.HTML], r[S.URL], ExtractConfig(), 30.0)
-            text, meta = (got.text, {**meta, **got.meta}) if got.text else (r[S.HTML], meta)
-            reason, detail = (None, None) if got.text else ("extract_failed", got.error)
-        if reason is None and not (text or "").strip():
-            reason, detail = "empty_text", "the record has no text"
-        out.append({S.ID: r[S.ID], S.TEXT: text, S.URL: r[S.URL], S.SOURCE: r[S.SOURCE], S.LANG: r[S.LANG],
-                    S.META: list(meta.items()), S.N_CHARS: len(text or ""), S.DROP_REASON: reason,
-                    S.DROP_DETAIL: detail})
-    return pa.RecordBatch.from_pylist(out, schema=DOC_SCHEMA)
 
 
 def exact_hashes(batch: pa.RecordBatch, norm: TextNormalization) -> pa.RecordBatch:
@@ -59,7 +39,7 @@ def minhash_signatures(batch: pa.RecordBatch, cfg: MinHashConfig, bands: int, ro
 def paragraph_hashes(batch: pa.RecordBatch, cfg: ParagraphConfig) -> pa.RecordBatch:
     """One row per line of at least ``min_chars`` characters: its index, normalized hash and length."""
     keys, idxs, lines = [], [], []
-    for key, text in zip(batch.column(KEY).to_pylist(), batch.column(S.TEXT).to_pylist()):
+    for key, text in zip(batch.column(KEY).to_pylist(), batch.column(S.TEXT).to_pylist(), strict=True):
         for i, line in enumerate((text or "").split("\n")):
             if len(line.strip()) >= cfg.min_chars:
                 keys.append(key)
@@ -73,7 +53,7 @@ def paragraph_hashes(batch: pa.RecordBatch, cfg: ParagraphConfig) -> pa.RecordBa
 def sentence_span_hashes(batch: pa.RecordBatch, cfg: SentenceConfig) -> pa.RecordBatch:
     """One row per span of ``cfg.span`` consecutive sentences: its first sentence's index, hash and length."""
     keys, idxs, spans = [], [], []
-    for key, text in zip(batch.column(KEY).to_pylist(), batch.column(S.TEXT).to_pylist()):
+    for key, text in zip(batch.column(KEY).to_pylist(), batch.column(S.TEXT).to_pylist(), strict=True):
         bounds = sentence_spans(text or "")
         for i in range(len(bounds) - cfg.span + 1):
             keys.append(key)
