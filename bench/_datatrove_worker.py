@@ -80,7 +80,7 @@ def bench_corpus(path: str, warmup: int, repeats: int) -> dict:
         wall0, cpu0 = time.perf_counter(), time.process_time()
         outcomes, spent = run_chain(docs, chain)
         passes.append({"wall_s": time.perf_counter() - wall0, "cpu_s": time.process_time() - cpu0,
-                       "per_filter_s": dict(zip(FILTER_NAMES, spent))})
+                       "per_filter_s": dict(zip(FILTER_NAMES, spent, strict=True))})
     return {
         "docs": len(records),
         "bytes": n_bytes,

@@ -58,6 +58,7 @@ pa.set_cpu_count(1)
 pa.set_io_thread_count(1)
 
 from _machine import git_state, hardware  # noqa: E402  (bench/ is the script folder)
+
 from data_platform import schema as S  # noqa: E402
 from data_platform.config import RuleSet, load_rules  # noqa: E402
 from data_platform.extract import extract_html  # noqa: E402
@@ -287,7 +288,8 @@ def disturbed(rows: list[tuple[Corpus, Timing, Timing]], threshold: float = 0.9)
 
 def table(rows: list[tuple[Corpus, Timing, Timing]]) -> list[str]:
     """Markdown table: one line per tool and corpus, with the ratio on our line."""
-    lines = ["| corpus | tool | docs | MB | seconds | docs/s per core | MB/s per core | CPU s | kept | ours/datatrove |",
+    lines = ["| corpus | tool | docs | MB | seconds | docs/s per core | MB/s per core | CPU s | kept "
+             "| ours/datatrove |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for corpus, ours, theirs in rows:
         ratio = ours.docs_per_s / theirs.docs_per_s

@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from _machine import git_state, hardware  # noqa: E402
+
 from tests.cluster.corpus import write_corpus  # noqa: E402
 
 SPARK_SUBMIT = Path(sys.executable).parent / "spark-submit"

@@ -29,6 +29,7 @@ import platform
 import re
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -36,8 +37,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from data_platform.semantic import kmeans, semdedup  # noqa: E402  (after the path insert)
 from data_platform.semantic import encoder as E  # noqa: E402
+from data_platform.semantic import kmeans, semdedup  # noqa: E402  (after the path insert)
 
 
 def sample_texts(n: int, chars: int = 1000) -> list[str]:
@@ -77,8 +78,12 @@ def bench_embedding(model: str, docs: int, arrow_batch: int, repeats: int, devic
     st = E.load_model(model, device)
     batches = [pa.RecordBatch.from_pydict({"_key": [str(i) for i in range(s, min(s + arrow_batch, docs))],
                                            "text": texts[s:s + arrow_batch]}) for s in range(0, docs, arrow_batch)]
-    stage = lambda: [E.embed_batch(b, "_key", "text", model, 256, 128, "float16", device) for b in batches]
-    encode = lambda: st.encode(texts, batch_size=128, normalize_embeddings=True, show_progress_bar=False)
+    def stage() -> list[pa.RecordBatch]:
+        return [E.embed_batch(b, "_key", "text", model, 256, 128, "float16", device) for b in batches]
+
+    def encode() -> np.ndarray:
+        return st.encode(texts, batch_size=128, normalize_embeddings=True, show_progress_bar=False)
+
     stage(), encode()  # warm-up (CUDA kernels, tokenizer caches)
     t_stage, t_encode = best_of(stage, repeats), best_of(encode, repeats)
     ours = np.concatenate([E.from_arrow(b.column("embedding")) for b in stage()])
@@ -104,7 +109,9 @@ def bench_spark(model: str, docs: int, arrow_batch: int) -> dict:
     df = spark.createDataFrame([(str(i), t) for i, t in enumerate(texts)], f"{KEY} string, text string").cache()
     df.count()
     cfg = EmbedConfig(model=model, max_tokens=256, batch_size=128, dtype="float16", device="cpu")
-    run = lambda: embed_frame(df, cfg).write.mode("overwrite").format("noop").save()
+    def run() -> None:
+        embed_frame(df, cfg).write.mode("overwrite").format("noop").save()
+
     run()  # warm-up: starts the Python worker and loads the model there
     t_spark = best_of(run, 1)
     spark.stop()
@@ -140,9 +147,9 @@ def bench_kmeans(n: int, k: int, iters: int, cluster: int, cpu_backend: str, gpu
         cents = kmeans.train(x, k, iters, 0, backend, device)
         _sync()
         t_train = time.perf_counter() - t
-        t_search = best_of(lambda: kmeans.assign(x, cents, backend, device), 1)
+        t_search = best_of(partial(kmeans.assign, x, cents, backend, device), 1)
         labels = kmeans.assign(x, cents, backend, device)[0]
-        t_sd = best_of(lambda: semdedup.greedy_duplicates(member, order, 0.93, device=device), 1)
+        t_sd = best_of(partial(semdedup.greedy_duplicates, member, order, 0.93, device=device), 1)
         rows.append({"side": side, "backend": backend, "device": device, "n": n, "dim": 384, "k": k,
                      "iters": iters, "kmeans_s": round(t_train - t_init, 3), "kmeans_with_seeding_s": round(t_train, 3),
                      "search_s": round(t_search, 3), "search_vectors_s": round(n / t_search),

@@ -45,6 +45,12 @@ class _Row:
     rules: list[dict] = field(default_factory=list)
     langid: list[tuple[str, float]] | None = None
 
+    @property
+    def live_text(self) -> str:
+        """The text of a row still in the funnel: every live row holds text (checked by ``_prepare``)."""
+        assert self.text is not None, "a live row without text"
+        return self.text
+
     def drop(self, reason: str, detail: str) -> None:
         self.reason, self.detail = reason, detail
 
@@ -134,7 +140,7 @@ def _clean_lines(row: _Row, ruleset: RuleSet) -> None:
     cfg = ruleset.config.clean.lines
     if not cfg.enabled:
         return
-    result = clean_lines(row.text, word_lang(row.lang, row.text), row.source, cfg)
+    result = clean_lines(row.live_text, word_lang(row.lang, row.live_text), row.source, cfg)
     if not result.removed:
         return
     row.meta["lines_removed"] = json.dumps({k: list(v) for k, v in result.removed.items()})
@@ -149,11 +155,11 @@ def _redact_and_check(row: _Row, ruleset: RuleSet) -> None:
     """PII redaction and the evaluation-set check on one normalized document; changes recorded in meta."""
     clean, resources = ruleset.config.clean, ruleset.resources
     if clean.pii.enabled:
-        row.text, counts = redact(row.text, clean.pii)
+        row.text, counts = redact(row.live_text, clean.pii)
         if counts:
             row.meta["pii_redacted"] = json.dumps(counts, sort_keys=True)
     index = resources.get("eval_index")
-    if index is not None and (items := find_contamination(row.text, index)):
+    if index is not None and (items := find_contamination(row.live_text, index)):
         row.meta["contamination"] = ",".join(items)
         if ruleset.config.decontamination.action == "drop":
             shown = ", ".join(items[:5]) + (f" (+{len(items) - 5} more)" if len(items) > 5 else "")
@@ -165,7 +171,7 @@ def _detect_languages(rows: list[_Row], ruleset: RuleSet) -> None:
     spec = ruleset.resources.get("langid")
     if not rows or not spec:
         return
-    preds = fasttext_langid.predict([r.text for r in rows], spec["path"], spec["top_k"])
+    preds = fasttext_langid.predict([r.live_text for r in rows], spec["path"], spec["top_k"])
     for row, pred in zip(rows, preds, strict=True):
         row.langid = pred
         detected = pred[0][0] if pred else None
@@ -179,15 +185,16 @@ def group_rows(rows: list[_Row]) -> dict[tuple[str, str], list[_Row]]:
     """Rows by (segmentation language, source): the unit for which rule parameters are resolved."""
     groups: dict[tuple[str, str], list[_Row]] = defaultdict(list)
     for row in rows:
-        lang = word_lang(row.lang, row.text)
+        lang = word_lang(row.lang, row.live_text)
         row.lang = row.lang or lang
         groups[(lang, row.source)].append(row)
     return groups
 
 
 def doc_batch(members: list[_Row], lang: str, ruleset: RuleSet) -> DocBatch:
-    langid = [r.langid for r in members] if members and members[0].langid is not None else None
-    return DocBatch(pa.array([r.text for r in members], pa.string()), lang, ruleset.resources, langid)
+    langid = [r.langid for r in members if r.langid is not None]  # detected for all live rows or for none
+    return DocBatch(pa.array([r.text for r in members], pa.string()), lang, ruleset.resources,
+                    langid if members and len(langid) == len(members) else None)
 
 
 class RuleValues:

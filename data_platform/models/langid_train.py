@@ -17,6 +17,7 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Iterable
 
 from data_platform.langcodes import normalize_lang
 
@@ -34,7 +35,8 @@ def read_labelled(path: Path, text_field: str = "text", lang_field: str = "lang"
         import pyarrow.dataset as ds
 
         table = ds.dataset(str(path), format="parquet").to_table(columns=[text_field, lang_field])
-        rows = zip(table.column(text_field).to_pylist(), table.column(lang_field).to_pylist())
+        rows: Iterable[tuple[Any, Any]] = zip(table.column(text_field).to_pylist(),
+                                              table.column(lang_field).to_pylist(), strict=True)
     elif name.endswith((".jsonl", ".jsonl.gz", ".json")):
         import gzip
 
@@ -44,7 +46,7 @@ def read_labelled(path: Path, text_field: str = "text", lang_field: str = "lang"
         rows = ((r.get(text_field), r.get(lang_field)) for r in recs)
     else:
         rows = _fasttext_lines(path)
-    return [Example(normalize_lang(lang), text) for text, lang in rows if text and normalize_lang(lang)]
+    return [Example(code, text) for text, lang in rows if text and (code := normalize_lang(lang))]
 
 
 def _fasttext_lines(path: Path):
@@ -71,8 +73,10 @@ def evaluate(model, examples: list[Example]) -> dict:
     labels, _ = model.predict([e.text for e in examples], k=1)
     predicted = [normalize_lang(ls[0]) for ls in labels]
     truth = [e.lang for e in examples]
-    tp, fp, fn = Counter(), Counter(), Counter()
-    for t, p in zip(truth, predicted):
+    tp: Counter[str] = Counter()
+    fp: Counter[str | None] = Counter()  # a prediction outside the known codes counts as None
+    fn: Counter[str] = Counter()
+    for t, p in zip(truth, predicted, strict=True):
         if t == p:
             tp[t] += 1
         else:
@@ -138,7 +142,8 @@ example (dp-train-langid is the same command as python -m data_platform.models.l
     print(f"held-out accuracy {report['accuracy']:.3f} on {report['examples']} lines "
           f"({report['train_examples']} training lines, {len(report['languages'])} languages)")
     for lang, m in report["per_language"].items():
-        print(f"  {lang:5s} F1 {m['f1']:.3f}  precision {m['precision']:.3f}  recall {m['recall']:.3f}  n={m['support']}")
+        print(f"  {lang:5s} F1 {m['f1']:.3f}  precision {m['precision']:.3f}  recall {m['recall']:.3f}  "
+              f"n={m['support']}")
     print(f"model written to {args.output}")
     return 0
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from data_platform.io.hadoop_fs import filesystem
+from data_platform.io.hadoop_fs import filesystem, jvm
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -90,6 +90,6 @@ def _hadoop_sha256(spark: SparkSession, name: str) -> str:
     fs, path = filesystem(spark, name)
     stream = fs.open(path)
     try:
-        return spark.sparkContext._jvm.org.apache.commons.codec.digest.DigestUtils.sha256Hex(stream)
+        return jvm(spark).org.apache.commons.codec.digest.DigestUtils.sha256Hex(stream)
     finally:
         stream.close()

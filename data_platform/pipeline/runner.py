@@ -73,7 +73,7 @@ def run_pipeline(spark: SparkSession, recipe: Recipe, output: str,
             log(f"stage {i:02d}-{stage.name}: done in {time.time() - t0:.1f} s, {stats['input_documents']:,} "
                 f"documents in, {stats['kept']['documents']:,} kept")
         else:
-            stats = json.loads(HFS.read_text(spark, f"{folder}/stats.json"))
+            stats = HFS.read_json(spark, f"{folder}/stats.json")
             log(f"stage {i:02d}-{stage.name}: complete, skipped")
         results.append({"index": i, "name": stage.name, "kind": stage.kind, "folder": folder,
                         "fingerprint": fingerprint, "ran": ran, "elapsed_s": round(time.time() - t0, 2),

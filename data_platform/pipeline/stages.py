@@ -77,7 +77,9 @@ def register_section(kind: str, key: str, model: type[BaseModel], run: RunFn) ->
         inline = section.get(key) or {}
         if not isinstance(inline, dict):
             raise StageError((key,), "must be a mapping")
-        from_file, lines, file = {}, {}, None
+        from_file: dict[str, Any] = {}
+        lines: dict[Any, int] = {}
+        file: Path | None = None
         if section.get("config") is not None:
             file = Path(resolve(base, str(section["config"])))
             data, lines = load_with_lines(file)

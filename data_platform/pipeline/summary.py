@@ -89,7 +89,7 @@ def recipe_hash(recipe: Recipe) -> str:
 def manifest(recipe: Recipe, shards: list[dict[str, Any]], shard_folder: str, columns: list[str],
              version: dict[str, str]) -> dict[str, Any]:
     entries = [{**s, "path": f"{shard_folder}/{s['path']}"} for s in shards]
-    by = {"by_source": {}, "by_lang": {}}
+    by: dict[str, dict[str, Any]] = {"by_source": {}, "by_lang": {}}
     for s in entries:
         for key, value in (("by_source", s["source"]), ("by_lang", s["lang"])):
             e = by[key].setdefault(value or "unknown", {"shards": 0, "documents": 0, "characters": 0, "bytes": 0})
@@ -114,7 +114,7 @@ def write_run(spark: SparkSession, recipe: Recipe, out: str, inputs_fp: dict[str
     man = None
     if results[-1]["kind"] == "shards":
         last = results[-1]
-        shards = json.loads(HFS.read_text(spark, f"{last['folder']}/{SHARD_INDEX}"))
+        shards = HFS.read_json(spark, f"{last['folder']}/{SHARD_INDEX}")
         man = manifest(recipe, shards, stages[-1]["folder"], last["stats"]["shards"]["columns"], version)
     stats = {"recipe": {"name": recipe.name, "path": recipe.path, "description": recipe.spec.description},
              "version": version, "inputs": {"paths": recipe.inputs, "fingerprint": inputs_fp},

@@ -25,10 +25,10 @@ def pick_backend(backend: str = "auto") -> str:
         if faiss.get_num_gpus() > 0:
             return "faiss"
     except ImportError:
-        faiss = None
+        return "torch"
     import torch
 
-    return "torch" if torch.cuda.is_available() or faiss is None else "faiss"
+    return "torch" if torch.cuda.is_available() else "faiss"
 
 
 def check_k(n: int, sample: int, k: int, max_cluster_size: int) -> int:
@@ -130,7 +130,7 @@ def _faiss_train(x: np.ndarray, k: int, iters: int, seed: int) -> np.ndarray:
 def _faiss_assign(x: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     import faiss
 
-    index = faiss.IndexFlatIP(centroids.shape[1])
+    index: faiss.Index = faiss.IndexFlatIP(centroids.shape[1])
     if faiss.get_num_gpus() > 0:
         index = faiss.index_cpu_to_all_gpus(index)
     index.add(np.ascontiguousarray(centroids, dtype=np.float32))

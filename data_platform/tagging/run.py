@@ -137,7 +137,7 @@ def _tag_stats(spark: SparkSession, out: str) -> dict[str, Any]:
     kept = spark.read.parquet(f"{out}/kept")
     domains = kept.groupBy(DOMAIN).agg(F.count(F.lit(1)).alias("n"), F.avg(DOMAIN_CONF).alias("conf")).collect()
     scores = kept.groupBy(QUALITY_INT).count().collect()
-    mean = kept.agg(F.avg(QUALITY)).first()[0]
+    mean = kept.agg(F.avg(QUALITY)).collect()[0][0]
     return {"domains": {r[DOMAIN] or "untagged": {"documents": r["n"], "mean_confidence": round(r["conf"] or 0, 4)}
                         for r in sorted(domains, key=lambda r: -r["n"])},
             "quality_int": {str(r[QUALITY_INT]): r["count"]

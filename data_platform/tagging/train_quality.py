@@ -13,6 +13,7 @@ import json
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -127,11 +128,14 @@ def _fine_tune(acc, texts: list[str], y, cfg: TrainConfig):
 
     st = SentenceTransformer(resolve_model(cfg.encoder), device="cpu", local_files_only=True)
     st.max_seq_length = cfg.max_tokens
-    head = QualityHead(st.get_embedding_dimension(), cfg.hidden)
+    dim = st.get_embedding_dimension()
+    if dim is None:
+        raise ValueError(f"encoder {cfg.encoder} does not state its embedding dimension")
+    head = QualityHead(dim, cfg.hidden)
     opt = torch.optim.AdamW([{"params": st.parameters(), "lr": cfg.encoder_lr},
                              {"params": head.parameters(), "lr": cfg.lr}], weight_decay=0.01)
-    loader = DataLoader(list(range(len(texts))), batch_size=cfg.batch_size, shuffle=True,
-                        generator=torch.Generator().manual_seed(cfg.seed))
+    rows: Any = list(range(len(texts)))  # a list is a map-style dataset (torch's stubs want a Dataset)
+    loader = DataLoader(rows, batch_size=cfg.batch_size, shuffle=True, generator=torch.Generator().manual_seed(cfg.seed))
     st, head, opt, loader = acc.prepare(st, head, opt, loader)
     st.train()
     head.train()

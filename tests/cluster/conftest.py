@@ -59,7 +59,8 @@ def reference(spark, inputs, tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("local")
     ruleset = load_rules(RULES)
     assert run_filter(spark, FilterRun(inputs, str(out / "filter"), ruleset))["accounting"]["ok"]
-    assert run_dedup(spark, [str(out / "filter" / "kept")], str(out / "dedup"), ruleset.config.dedup)["accounting"]["ok"]
+    dedup = run_dedup(spark, [str(out / "filter" / "kept")], str(out / "dedup"), ruleset.config.dedup)
+    assert dedup["accounting"]["ok"]
     return {"filter": out / "filter", "dedup": out / "dedup"}
 
 
@@ -69,10 +70,10 @@ def outcome(out: Path) -> collections.Counter:
     for part in ("kept", "dropped"):
         t = pq.read_table(out / part, columns=["id", "drop_reason", "drop_detail", "text"]).to_pydict()
         rows.update(zip(t["id"], t["drop_reason"], t["drop_detail"],
-                        (hashlib.sha1((x or "").encode()).hexdigest() for x in t["text"])))
+                        (hashlib.sha1((x or "").encode()).hexdigest() for x in t["text"]), strict=True))
     if (out / "clusters").exists():
         t = pq.read_table(out / "clusters").to_pydict()
-        rows.update(("cluster", *r) for r in zip(t["id"], t["cluster"], t["size"]))
+        rows.update(("cluster", *r) for r in zip(t["id"], t["cluster"], t["size"], strict=True))
     return rows
 
 
