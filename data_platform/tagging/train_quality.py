@@ -135,7 +135,8 @@ def _fine_tune(acc, texts: list[str], y, cfg: TrainConfig):
     opt = torch.optim.AdamW([{"params": st.parameters(), "lr": cfg.encoder_lr},
                              {"params": head.parameters(), "lr": cfg.lr}], weight_decay=0.01)
     rows: Any = list(range(len(texts)))  # a list is a map-style dataset (torch's stubs want a Dataset)
-    loader = DataLoader(rows, batch_size=cfg.batch_size, shuffle=True, generator=torch.Generator().manual_seed(cfg.seed))
+    loader = DataLoader(rows, batch_size=cfg.batch_size, shuffle=True,
+                        generator=torch.Generator().manual_seed(cfg.seed))
     st, head, opt, loader = acc.prepare(st, head, opt, loader)
     st.train()
     head.train()
