@@ -13,8 +13,8 @@ lint:                    ## ruff (style, imports, bugbear) and mypy (types)
 typecheck:
 	$(PY) -m mypy
 
-test-fast:               ## no standalone cluster, no slow tests, stop at the first failure
-	$(PY) -m pytest -q -x -m "not cluster and not slow and not notebook"
+test-fast:               ## the everyday loop: no standalone cluster, no slow or end-to-end tests, stop at the first failure
+	$(PY) -m pytest -q -x -m "not cluster and not slow and not e2e"
 
 test:                    ## everything: the README's and CI's test command
 	$(PY) -m pytest -q

@@ -172,6 +172,7 @@ def test_rerun_skips_complete_runs_and_resumes_an_interrupted_one(ablation):
     assert json.loads((out / "comparison.json").read_text())["versions"] == first["versions"]
 
 
+@pytest.mark.e2e
 def test_two_processes_run_the_same_loop(ablation, tmp_path):
     """Under a launcher (torchrun, gloo on CPU) every process runs every run; steps follow the world size."""
     config = _ablation_yaml(ablation["root"], tmp_path / "ddp", "ddp", seeds=[0], token_budget=32 * 4 * 4)

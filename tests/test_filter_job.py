@@ -138,6 +138,7 @@ def test_cli_bad_rule_file_fails_before_spark(tmp_path):
                                    "Input should be a valid number, unable to parse string as a number")
 
 
+@pytest.mark.e2e
 def test_cli_missing_input_is_one_line(tmp_path):
     proc = run_cli("--input", str(tmp_path / "nowhere"), "--output", str(tmp_path / "o"))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr

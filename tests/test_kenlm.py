@@ -87,6 +87,7 @@ def _tools_or_skip() -> None:
         pytest.skip("KenLM's lmplz is not installed (bash scripts/build_kenlm.sh)")
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_train_and_score(tmp_path: Path, lang: str, capsys):
     _tools_or_skip()

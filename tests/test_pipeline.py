@@ -192,6 +192,7 @@ def test_shard_plan_and_names():
     assert safe_name("a/b") != safe_name("a_b") and safe_name("a/b").startswith("a_b-")
 
 
+@pytest.mark.e2e
 def test_semantic_and_tag_stages_in_a_recipe(spark, tmp_path):
     """filter -> semantic -> tag -> shards: the two exact copies leave as duplicate_semantic (the near copy, one
     random letter-string word changed of 60, stays: MiniLM puts it below cosine 0.93), the shards carry the

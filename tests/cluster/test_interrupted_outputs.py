@@ -7,6 +7,7 @@ import pytest
 from tests.cluster.corpus import write_corpus
 
 
+@pytest.mark.e2e
 def test_dedup_refuses_the_kept_folder_of_an_unfinished_filter_run(spark, ruleset, tmp_path):
     from data_platform.dedup.run import run_dedup
     from data_platform.filter_run import FilterRun, run_filter
