@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import pyarrow as pa
 
@@ -103,7 +103,11 @@ def read_documents(spark: SparkSession, inputs: Inputs, fields: R.FieldMap, defa
     return df, sum(counts)
 
 
-def _read_jsonl(spark, files, fields, source, max_record_bytes: int | None = None):
+Read = tuple["DataFrame", int]  # rows in RAW_SCHEMA and the input count
+
+
+def _read_jsonl(spark: SparkSession, files: list[str], fields: R.FieldMap, source: str,
+                max_record_bytes: int | None = None) -> Read:
     from pyspark.sql import functions as F
 
     lines = (spark.read.text(files)
@@ -125,7 +129,7 @@ def _read_jsonl(spark, files, fields, source, max_record_bytes: int | None = Non
     return map_batches(lines, parse, S.RAW_SCHEMA), lines.count()
 
 
-def _read_parquet(spark, files, fields, source):
+def _read_parquet(spark: SparkSession, files: list[str], fields: R.FieldMap, source: str) -> Read:
     from pyspark.sql import functions as F
 
     df = spark.read.parquet(*files)
@@ -144,7 +148,8 @@ def _read_parquet(spark, files, fields, source):
     return map_batches(with_file, convert, S.RAW_SCHEMA), df.count()
 
 
-def _read_files(spark, files, per_file):
+def _read_files(spark: SparkSession, files: list[str],
+               per_file: Callable[[str, Any], Iterator[dict[str, Any]]]) -> Read:
     """One task per file; ``per_file(path, stream)`` yields rows (pyarrow's filesystems open any URI). Not
     ``map_batches``: one input row (a file) becomes many batches."""
     paths = spark.createDataFrame([(f,) for f in files], "path string").repartition(max(1, len(files)))
@@ -169,11 +174,11 @@ def _read_files(spark, files, per_file):
     return df, df.count()
 
 
-def _read_warc(spark, files, fields, source):
+def _read_warc(spark: SparkSession, files: list[str], fields: R.FieldMap, source: str) -> Read:
     return _read_files(spark, files, lambda path, stream: R.iter_warc_rows(stream, path, source))
 
 
-def _read_html(spark, files, fields, source):
+def _read_html(spark: SparkSession, files: list[str], fields: R.FieldMap, source: str) -> Read:
     return _read_files(spark, files, lambda path, stream: iter([R.html_file_row(path, stream.read(), source)]))
 
 

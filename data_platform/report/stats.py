@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from data_platform import schema as S
 
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
-def aggregate(spark, out: str) -> list[dict[str, Any]]:
+
+def aggregate(spark: SparkSession, out: str) -> list[dict[str, Any]]:
     """(status, reason, source, lang) -> documents, characters; read back from kept/ and dropped/."""
     from pyspark.sql import functions as F
 
@@ -87,7 +90,7 @@ def funnel_table(stats: dict[str, Any], title: str = "Filter funnel"):
     return table
 
 
-def cleaning_stats(spark, out: str, examples: int = 10) -> dict[str, Any]:
+def cleaning_stats(spark: SparkSession, out: str, examples: int = 10) -> dict[str, Any]:
     """What the in-document cleaning changed, from the documents' meta: lines and characters removed per line
     rule, PII placeholders per kind, and which evaluation items were found in which documents."""
     from pyspark.sql import functions as F
