@@ -111,3 +111,20 @@ def test_every_rule_has_a_readme_row_and_a_test():
     tests = [p.read_text(encoding="utf-8") for p in (REPO / "tests").glob("test_*.py")]
     untested = [n for n in REGISTRY if not any(re.search(rf"[\"']{n}[\"']|\b{n}:", t) for t in tests)]
     assert untested == []
+
+
+def test_views_are_computed_once_per_batch():
+    import pyarrow as pa
+
+    from data_platform.rules import DocBatch
+
+    calls = []
+    batch = DocBatch(pa.array(["a\nb", "c"]), "en")
+
+    def split(text: str) -> list[str]:
+        calls.append(text)
+        return text.split("\n")
+
+    assert batch.view("lines", split) == [["a", "b"], ["c"]]
+    assert batch.view("lines", split) == [["a", "b"], ["c"]]
+    assert calls == ["a\nb", "c"]

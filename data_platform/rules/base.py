@@ -63,6 +63,7 @@ class DocBatch:
     lang: str
     resources: dict[str, Any] = field(default_factory=dict)
     langid: list[list[tuple[str, float]]] | None = None  # per-document predictions, made before grouping
+    _views: dict[str, list[Any]] = field(default_factory=dict, repr=False)
 
     @cached_property
     def pytexts(self) -> list[str]:
@@ -75,6 +76,13 @@ class DocBatch:
     @cached_property
     def line_lengths(self):
         return T.line_lengths(self.texts)
+
+    def view(self, name: str, per_text: Callable[[str], Any]) -> list[Any]:
+        """``per_text`` of every text, computed once per batch under ``name`` and shared by the rules that ask for
+        the same view (e.g. the lines or paragraphs of a family's definition)."""
+        if name not in self._views:
+            self._views[name] = [per_text(t) for t in self.pytexts]
+        return self._views[name]
 
     def __len__(self) -> int:
         return len(self.texts)
