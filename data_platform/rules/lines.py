@@ -12,6 +12,7 @@ from data_platform.rules.base import CountParams, DocBatch, RatioParams, Scores,
 
 class ShortLineParams(RatioParams):
     line_chars: int = Field(20, ge=1, description="a non-empty line shorter than this many characters is short")
+    inclusive: bool = Field(False, description="a line of exactly line_chars characters is short too (FineWeb's <=)")
 
 
 def _nan_to_none(values: np.ndarray) -> list[float | None]:
@@ -20,9 +21,12 @@ def _nan_to_none(values: np.ndarray) -> list[float | None]:
 
 @rule("short_line_ratio", ShortLineParams)
 def short_line_ratio(batch: DocBatch, params: ShortLineParams) -> Scores:
-    """Share of non-empty lines shorter than ``line_chars`` characters (after stripping)."""
+    """Share of non-empty lines shorter than ``line_chars`` characters (after stripping); with ``inclusive``, of at
+    most ``line_chars`` (FineWeb: lines of <= 30 characters, keep <= 0.67). FineWeb measures lines as written, which
+    is the same once normalization's ``collapse_spaces`` has stripped them."""
     lengths, offsets = batch.line_lengths
-    short = T.per_doc(np.add, (lengths < params.line_chars).astype(np.float64), offsets)
+    limit = params.line_chars + 1 if params.inclusive else params.line_chars
+    short = T.per_doc(np.add, (lengths < limit).astype(np.float64), offsets)
     total = np.diff(offsets).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         return Scores(_nan_to_none(np.where(total > 0, short / total, np.nan)))
