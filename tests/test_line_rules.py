@@ -119,7 +119,8 @@ def test_min_words_no_punct_keeps_long_unpunctuated_lines():
 
 
 def test_removed_line_goes_to_the_first_rule_in_order():
-    assert RULE_ORDER == ("symbols_only", "javascript", "lorem_ipsum", "policy", "navigation", "no_terminal_punct")
+    assert RULE_ORDER == ("symbols_only", "javascript", "lorem_ipsum", "policy", "navigation", "no_terminal_punct",
+                          "too_few_words")
     assert verdict("Please enable JavaScript") == "javascript"  # also lacks terminal punctuation
     assert verdict("Privacy Policy") == "policy"
     assert verdict("Read more") == "navigation"

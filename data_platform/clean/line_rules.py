@@ -11,7 +11,13 @@ The line rules, in the fixed order ``RULE_ORDER``; a removed line is attributed 
 5. ``navigation``: a short line (at most ``short_line_max_words`` words) holding a navigation leftover
    ("Read more", "Back to top", "All rights reserved", de "Weiterlesen", zh "返回顶部" ...).
 6. ``no_terminal_punct``: the line does not end in terminal punctuation, as in C4. Skipped for documents in
-   ``terminal_punct_exempt_langs`` (CJK text often has none) and from ``exempt_sources`` (verse).
+   ``terminal_punct_exempt_langs`` (CJK text often has none) and from ``exempt_sources`` (verse). With
+   ``ellipsis_not_terminal`` a line ending in "..." or "…" counts as having no end mark (C4: a truncated teaser).
+7. ``too_few_words``: the line has fewer than ``min_words`` words (C4: 3; 0, the default, turns the rule off).
+
+With ``strip_citations``, Wikipedia-style citations (``[3]``, ``[]``, ``[edit]``, ``[citation needed]``, C4's
+pattern) are first removed from every line, which is then judged and kept without them; a line that held nothing
+else is removed. They are reported as ``citations``: (lines rewritten, characters removed).
 
 Phrases are English plus the document's language (the declared one, else one guessed from the script) and are
 matched case-insensitively with whitespace collapsed; at Latin/Cyrillic edges only whole words match, so "log in"
@@ -37,7 +43,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from data_platform import text as T
 
-RULE_ORDER = ("symbols_only", "javascript", "lorem_ipsum", "policy", "navigation", "no_terminal_punct")
+RULE_ORDER = ("symbols_only", "javascript", "lorem_ipsum", "policy", "navigation", "no_terminal_punct",
+              "too_few_words")
 
 
 class LineCleanConfig(BaseModel):
@@ -58,6 +65,11 @@ class LineCleanConfig(BaseModel):
     min_words_no_punct: int = Field(
         0, ge=0, description="a line without terminal punctuation is kept when it has at least this many words; "
                              "0: every such line is removed (C4)")
+    ellipsis_not_terminal: bool = Field(
+        False, description="a line ending in '...' or '…' has no end mark for no_terminal_punct (C4)")
+    min_words: int = Field(0, ge=0, description="too_few_words removes lines with fewer words (C4: 3); 0: off")
+    strip_citations: bool = Field(
+        False, description="remove [3], [edit], [citation needed] from lines before judging them (C4)")
     short_line_max_words: int = Field(
         8, ge=1, description="navigation phrases and bare policy keywords only remove lines this short")
     min_remaining_chars: int = Field(200, ge=0, description="too_little when fewer characters remain")
@@ -123,7 +135,10 @@ _TABLES = {"policy": _POLICY, "policy_short": _POLICY_SHORT, "navigation": _NAVI
 
 _NON_CJK_WORD = f"[^\\W{T.CJK_CHARS}]"  # a word character of a space-separated script
 _TERMINAL = frozenset(".!?\"'…”’»。！？」』．｡")
-_CLOSERS = ")]）】"  # "(see above.)" ends in terminal punctuation inside the bracket
+_CLOSERS = ")]）】"
+_ELLIPSES = ("...", "…")
+_CITATIONS = "citations"
+_CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]")  # C4's (TFDS c4_utils), case-sensitive as there  # "(see above.)" ends in terminal punctuation inside the bracket
 _FENCE = re.compile(r" {0,3}(`{3,}(?=[^`]*$)|~{3,})")  # a backtick fence's info string has no backtick
 
 
@@ -133,16 +148,19 @@ def clean_lines(text: str, lang: str | None, source: str, cfg: LineCleanConfig) 
         return LineResult(text, {}, False)
     doc = _Doc(T.word_lang(lang, text), cfg)
     checks = _active_checks(doc, source)
-    lines = text.split("\n")
-    verdicts = [None if code or not line.strip() else _first_match(line.strip(), checks, doc)
-                for line, code in zip(lines, _code_mask(lines), strict=True)]
-    removed = _tally(lines, verdicts)
-    return LineResult(_join_kept(lines, verdicts), removed, _too_little(lines, removed, cfg))
+    original = text.split("\n")
+    code = _code_mask(original)
+    lines, cited = _strip_citations(original, code) if cfg.strip_citations else (original, {})
+    verdicts = [_CITATIONS if i in cited and not line.strip()
+                else None if is_code or not line.strip() else _first_match(line.strip(), checks, doc)
+                for i, (line, is_code) in enumerate(zip(lines, code, strict=True))]
+    removed = _tally(lines, verdicts, cited)
+    return LineResult(_join_kept(lines, verdicts), removed, _too_little(original, removed, cfg))
 
 
 def _active_checks(doc: _Doc, source: str) -> list[tuple[str, Callable[[str, _Doc], bool]]]:
     """The enabled rules in ``RULE_ORDER``, without no_terminal_punct for exempt languages and sources."""
-    names = [n for n in RULE_ORDER if getattr(doc.cfg, n)]
+    names = [n for n in RULE_ORDER if (doc.cfg.min_words > 0 if n == "too_few_words" else getattr(doc.cfg, n))]
     exempt = doc.lang in doc.cfg.terminal_punct_exempt_langs or any(
         fnmatch.fnmatchcase(source, pat) for pat in doc.cfg.exempt_sources)
     return [(n, _CHECKS[n]) for n in names if not (exempt and n == "no_terminal_punct")]
@@ -168,11 +186,24 @@ def _code_mask(lines: list[str]) -> list[bool]:
     return mask
 
 
-def _tally(lines: list[str], verdicts: list[str | None]) -> dict[str, tuple[int, int]]:
-    """(lines, stripped characters) removed per rule, for the rules that removed something, in rule order."""
-    counts = {name: [0, 0] for name in RULE_ORDER}
+def _strip_citations(lines: list[str], code: list[bool]) -> tuple[list[str], dict[int, int]]:
+    """The lines without citations (code lines untouched), and the characters removed per rewritten line."""
+    out, cited = [], {}
+    for i, (line, is_code) in enumerate(zip(lines, code, strict=True)):
+        new = line if is_code or "[" not in line else _CITATION.sub("", line)
+        if new != line:
+            cited[i] = len(line.strip()) - len(new.strip())
+        out.append(new)
+    return out, cited
+
+
+def _tally(lines: list[str], verdicts: list[str | None], cited: dict[int, int]) -> dict[str, tuple[int, int]]:
+    """(lines, stripped characters) removed per rule, for the rules that removed something, in rule order;
+    first ``citations``: (lines rewritten, characters removed)."""
+    counts = {name: [0, 0] for name in (_CITATIONS, *RULE_ORDER)}
+    counts[_CITATIONS] = [len(cited), sum(cited.values())]
     for line, name in zip(lines, verdicts, strict=True):
-        if name:
+        if name and name != _CITATIONS:
             counts[name][0] += 1
             counts[name][1] += len(line.strip())
     return {name: (n, chars) for name, (n, chars) in counts.items() if n}
@@ -240,6 +271,10 @@ def _is_short(line: str, doc: _Doc) -> bool:
     return len(T.words(line, doc.lang)) <= doc.cfg.short_line_max_words
 
 
+def _too_few_words(line: str, doc: _Doc) -> bool:
+    return len(T.words(line, doc.lang)) < doc.cfg.min_words
+
+
 def _symbols_only(line: str, doc: _Doc) -> bool:
     return not any(ch.isalpha() for ch in line)
 
@@ -262,7 +297,7 @@ def _navigation(line: str, doc: _Doc) -> bool:
 
 def _no_terminal_punct(line: str, doc: _Doc) -> bool:
     end = line.rstrip(_CLOSERS)
-    if end and end[-1] in _TERMINAL:
+    if end and end[-1] in _TERMINAL and not (doc.cfg.ellipsis_not_terminal and end.endswith(_ELLIPSES)):
         return False
     min_words = doc.cfg.min_words_no_punct
     return not (min_words and len(T.words(line, doc.lang)) >= min_words)
@@ -275,4 +310,5 @@ _CHECKS: dict[str, Callable[[str, _Doc], bool]] = {
     "policy": _policy,
     "navigation": _navigation,
     "no_terminal_punct": _no_terminal_punct,
+    "too_few_words": _too_few_words,
 }
