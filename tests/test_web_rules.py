@@ -120,7 +120,8 @@ def test_pattern_count_with_the_shipped_patterns():
     got = compute("pattern_count", [text, "An ordinary page.", ""], resources=resources)
     assert got.values == [3.0, 0.0, 0.0]
     assert got.details == ["cookie_consent×1, error_page×1, lorem_ipsum×1", None, None]
-    zh = compute("pattern_count", ["对不起，页面不存在。页面不存在"], "zh", resources=resources, categories=["error_page"])
+    zh = compute("pattern_count", ["对不起，页面不存在。页面不存在"], "zh", resources=resources,
+                 categories=["error_page"])
     assert zh.values == [2.0] and zh.details == ["error_page×2"]
 
 

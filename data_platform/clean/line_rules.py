@@ -135,10 +135,10 @@ _TABLES = {"policy": _POLICY, "policy_short": _POLICY_SHORT, "navigation": _NAVI
 
 _NON_CJK_WORD = f"[^\\W{T.CJK_CHARS}]"  # a word character of a space-separated script
 _TERMINAL = frozenset(".!?\"'…”’»。！？」』．｡")
-_CLOSERS = ")]）】"
+_CLOSERS = ")]）】"  # "(see above.)" ends in terminal punctuation inside the bracket
 _ELLIPSES = ("...", "…")
 _CITATIONS = "citations"
-_CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]")  # C4's (TFDS c4_utils), case-sensitive as there  # "(see above.)" ends in terminal punctuation inside the bracket
+_CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]")  # C4's (TFDS c4_utils), case-sensitive as there
 _FENCE = re.compile(r" {0,3}(`{3,}(?=[^`]*$)|~{3,})")  # a backtick fence's info string has no backtick
 
 

@@ -12,7 +12,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
@@ -99,12 +98,8 @@ def bad_word_count(batch: DocBatch, params: BadWordParams) -> Scores:
     hit = pc.match_substring_regex(lowered, re2).to_numpy(zero_copy_only=False)
     values: list[float | None] = [0.0] * len(batch)
     details: list[str | None] = [None] * len(batch)
-    for i in np.flatnonzero(hit):
-        found = counter.findall(_text(lowered, i))
+    for i in map(int, np.flatnonzero(hit)):
+        found = counter.findall(lowered[i].as_py())
         values[i] = float(len(found))
         details[i] = ", ".join(f"{w}×{found.count(w)}" for w in sorted(set(found))[:5]) or None
     return Scores(values, details)
-
-
-def _text(texts: pa.Array, i: int) -> str:
-    return texts[int(i)].as_py()
