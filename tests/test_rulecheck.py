@@ -34,6 +34,7 @@ def copy_rules(tmp_path: Path, change: tuple[str, str] | None = None) -> Path:
     (folder / "default.examples.yaml").write_text((REPO / "rules" / "default.examples.yaml").read_text())
     (folder / "wordlists").symlink_to(REPO / "rules" / "wordlists")
     (folder / "urls").symlink_to(REPO / "rules" / "urls")
+    (folder / "patterns").symlink_to(REPO / "rules" / "patterns")
     (tmp_path / "models").symlink_to(REPO / "models")
     return folder / "rules.yaml"
 
