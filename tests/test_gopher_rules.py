@@ -87,7 +87,8 @@ def test_top_ngram_char_ratio():
 
 
 def test_dup_ngram_char_ratio():
-    # 6 words twice (12 words of 3 characters, 11 spaces: 47 characters); 5-grams at 6 and 7 repeat those at 0 and 1 -> words 6..11
+    # 6 words twice (12 words of 3 characters, 11 spaces: 47 characters); the 5-grams at 6 and 7 repeat those at
+    # 0 and 1 -> words 6..11, 18 characters
     text = "one two six ten red sky one two six ten red sky"
     assert compute("dup_5gram_char_ratio", [text, "", "a b c"]) == [pytest.approx(18 / 47), None, 0.0]
     # 6-grams: the one at 6 repeats the one at 0 -> the same 6 words

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -195,7 +196,7 @@ TOP_NGRAM_SIZES = (2, 3, 4)
 DUP_NGRAM_SIZES = (5, 6, 7, 8, 9, 10)
 
 
-def _ngram_rule(share, n: int, doc: str) -> ComputeFn:
+def _ngram_rule(share: Callable[[DocBatch, int], Scores], n: int, doc: str) -> ComputeFn:
     def compute(batch: DocBatch, params: RatioParams) -> Scores:
         return share(batch, n)
 
