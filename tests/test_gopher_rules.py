@@ -136,3 +136,27 @@ def test_default_file_tags_gopher_rules_with_table_a1_bounds():
     for name in gopher:
         entry = data["rules"][name]
         assert entry["mode"] == "tag" and (entry.get("min"), entry.get("max")) == TABLE_A1[name], name
+
+
+def _reference(words: list[str], n: int, top: bool) -> int:
+    """Word characters covered, counted plainly: the top n-gram's occurrences, or the repeats of earlier n-grams."""
+    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+    if top:
+        best = max(grams, key=grams.count, default=None)  # max keeps the first of equally frequent ones
+        starts = [i for i, g in enumerate(grams) if best is not None and grams.count(best) > 1 and g == best]
+    else:
+        starts = [i for i, g in enumerate(grams) if g in grams[:i]]
+    covered = {j for i in starts for j in range(i, i + n)}
+    return sum(len(words[j]) for j in covered)
+
+
+def test_ngram_rules_match_a_plain_reference_on_random_documents():
+    import random
+
+    rng = random.Random(7)
+    vocab = ["a", "bb", "ccc", "dddd", "ee"]
+    texts = [" ".join(rng.choice(vocab) for _ in range(rng.randint(0, 40))) for _ in range(60)]
+    for n, top in [(2, True), (3, True), (4, True), (5, False), (6, False), (8, False), (10, False)]:
+        name = f"top_{n}gram_char_ratio" if top else f"dup_{n}gram_char_ratio"
+        expected = [_reference(t.split(), n, top) / len(t) if t else None for t in texts]
+        assert compute(name, texts) == [pytest.approx(e) if e is not None else None for e in expected], name
