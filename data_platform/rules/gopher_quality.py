@@ -90,7 +90,9 @@ def alpha_word_ratio(batch: DocBatch, params: RatioParams) -> Scores:
     """Share of words holding at least one alphabetic character (Gopher keeps at least 0.8); spaced languages.
 
     The words are whitespace tokens, punctuation and numbers included: the stripped ``batch.words`` lose exactly
-    the symbol and number tokens this rule looks for. zh/ja get no value: their segmented words hold neither."""
+    the symbol and number tokens this rule looks for. zh/ja get no value: their segmented words hold neither.
+    datatrove's GopherQualityFilter counts its tokenizer's punctuation tokens (``,`` ``.`` ``(``) as words without
+    a letter, so its values are lower on punctuated text: command-heavy documentation falls under 0.8 there."""
     if batch.lang in UNSPACED_LANGS:
         note = f"not defined for {batch.lang!r}: applies to languages written with spaces"
         return Scores([None] * len(batch), [note] * len(batch))
