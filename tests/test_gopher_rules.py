@@ -38,6 +38,9 @@ def test_line_rules():
     assert compute("bullet_line_ratio", [SYMBOLS, ""]) == [pytest.approx(2 / 3), None]
     assert compute("bullet_line_ratio", [SYMBOLS], bullets=["•"]) == [pytest.approx(1 / 3)]
     assert compute("ellipsis_line_ratio", [SYMBOLS, "a... b\nc"]) == [1.0, 0.0]
+    # spaces around a line do not matter; a bullet must be the line's first character
+    assert compute("bullet_line_ratio", ["   * a  \nb * c"]) == [0.5]
+    assert compute("ellipsis_line_ratio", ["a...   \nb"]) == [0.5]
     # Japanese list items start with ・; a Chinese line ends with ……
     assert compute("bullet_line_ratio", ["・東京\n・大阪\n関西"], "ja") == [pytest.approx(2 / 3)]
     assert compute("ellipsis_line_ratio", [ZH + "……\n北京"], "zh") == [0.5]

@@ -68,7 +68,9 @@ class BulletParams(RatioParams):
 
 @rule("bullet_line_ratio", BulletParams)
 def bullet_line_ratio(batch: DocBatch, params: BulletParams) -> Scores:
-    """Share of the non-empty lines starting with a bullet (Gopher keeps at most 0.9)."""
+    """Share of the non-empty lines starting with a bullet (Gopher keeps at most 0.9).
+
+    The default bullets add Unicode list marks, Markdown's ``*`` and Japanese ``・`` to datatrove's ``•`` and ``-``."""
     alternatives = "|".join(re.escape(b) for b in params.bullets)
     return _per_line(f"(?m)^{_HSPACE}(?:{alternatives})", batch)
 
