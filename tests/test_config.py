@@ -32,7 +32,8 @@ def error_of(tmp_path: Path, text: str) -> str:
 
 
 def test_default_rule_file_is_valid(ruleset):
-    assert ruleset.order[0] == "flagged_word_ratio" and ruleset.order[12] == "perplexity"  # new rules follow it
+    # the team's funnel ends with perplexity; rules recorded in tag mode (Gopher, ...) are appended after it
+    assert ruleset.order[0] == "flagged_word_ratio" and ruleset.order.index("perplexity") == 12
     en = dict(ruleset.resolve("en", "x").rules)
     assert en["langid"].min == 0.8 and en["perplexity"].mode == "tag"
     assert dict(ruleset.resolve("en", "debian-doc/faq").rules)["perplexity"].mode == "drop"
