@@ -34,7 +34,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import yaml
 from _machine import git_state, hardware  # (bench/ is the script folder)
@@ -57,13 +57,24 @@ PRE_RULE = ("empty_text", "too_little_text")  # what our line cleaning can end i
 
 @dataclass(frozen=True)
 class Check:
-    """One datatrove check, run alone, and the rules of the preset that stand for it."""
+    """One datatrove check, run alone, and the rules of the preset that stand for it.
+
+    ``at(t)`` is the datatrove filter with only this check on, at threshold ``t``; ``threshold`` the published
+    value; ``bound`` says how ``t`` decides (``max``: dropped above it, ``min``: below it, ``flag``: no
+    threshold); ``alone`` builds the published check when it has two bounds (``at`` then varies the lower one).
+    """
 
     filter: str
     reasons: tuple[str, ...]
     rules: tuple[str, ...]
-    make: Callable[[], Any]
+    at: Callable[[float], Any]
+    threshold: float
+    bound: Literal["max", "min", "flag"]
+    alone: Callable[[], Any] | None = None
     on_c4_text: bool = False  # FineWeb's checks see C4's output
+
+    def published(self) -> Any:
+        return self.alone() if self.alone else self.at(self.threshold)
 
 
 def _checks() -> list[Check]:
@@ -83,52 +94,77 @@ def _checks() -> list[Check]:
                   filter_curly_bracket=False)
     fw_off = dict(line_punct_thr=0.0, short_line_thr=1.0, char_duplicates_ratio=1.0, new_line_ratio=float("inf"))
 
-    def rep(**on):
-        return lambda: GopherRepetitionFilter(**{**rep_off, **on})
+    def rep(key: str, wrap: Callable[[float], Any] = lambda t: t) -> Callable[[float], Any]:
+        return lambda t: GopherRepetitionFilter(**{**rep_off, key: wrap(t)})
 
-    def qual(**on):
-        return lambda: GopherQualityFilter(**{**qual_off, **on})
+    def qual(key: str) -> Callable[[float], Any]:
+        return lambda t: GopherQualityFilter(**{**qual_off, key: t})
 
-    def c4(**on):
-        return lambda: C4QualityFilter(**{**c4_off, **on})
-
-    def fw(**on):
-        return lambda: FineWebQualityFilter(**{**fw_off, **on})
+    def fw(key: str) -> Callable[[float], Any]:
+        return lambda t: FineWebQualityFilter(**{**fw_off, key: t})
 
     g_rep, g_qual, c4q, fwq = ("GopherRepetitionFilter", "GopherQualityFilter", "C4QualityFilter",
                                "FineWebQualityFilter")
     checks = [
-        Check(g_rep, ("dup_para_frac",), ("dup_para_ratio",), rep(dup_para_frac=0.3)),
-        Check(g_rep, ("dup_para_char_frac",), ("dup_para_char_ratio",), rep(dup_para_char_frac=0.2)),
-        Check(g_rep, ("dup_line_frac",), ("dup_line_ratio",), rep(dup_line_frac=0.3)),
-        Check(g_rep, ("dup_line_char_frac",), ("dup_line_char_ratio",), rep(dup_line_char_frac=0.2)),
+        Check(g_rep, ("dup_para_frac",), ("dup_para_ratio",), rep("dup_para_frac"), 0.3, "max"),
+        Check(g_rep, ("dup_para_char_frac",), ("dup_para_char_ratio",), rep("dup_para_char_frac"), 0.2, "max"),
+        Check(g_rep, ("dup_line_frac",), ("dup_line_ratio",), rep("dup_line_frac"), 0.3, "max"),
+        Check(g_rep, ("dup_line_char_frac",), ("dup_line_char_ratio",), rep("dup_line_char_frac"), 0.2, "max"),
     ]
-    checks += [Check(g_rep, (f"top_{n}_gram",), (f"top_{n}gram_char_ratio",), rep(top_n_grams=((n, t),)))
+    checks += [Check(g_rep, (f"top_{n}_gram",), (f"top_{n}gram_char_ratio",),
+                     rep("top_n_grams", lambda t, n=n: ((n, t),)), t, "max")
                for n, t in ((2, 0.2), (3, 0.18), (4, 0.16))]
-    checks += [Check(g_rep, (f"duplicated_{n}_n_grams",), (f"dup_{n}gram_char_ratio",), rep(dup_n_grams=((n, t),)))
+    checks += [Check(g_rep, (f"duplicated_{n}_n_grams",), (f"dup_{n}gram_char_ratio",),
+                     rep("dup_n_grams", lambda t, n=n: ((n, t),)), t, "max")
                for n, t in ((5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10))]
     checks += [
-        Check(g_qual, ("gopher_short_doc", "gopher_long_doc"), ("word_count",),
-              qual(min_doc_words=50, max_doc_words=100000)),
+        Check(g_qual, ("gopher_short_doc", "gopher_long_doc"), ("word_count",), qual("min_doc_words"), 50, "min",
+              alone=lambda: GopherQualityFilter(**{**qual_off, "min_doc_words": 50, "max_doc_words": 100000})),
         Check(g_qual, ("gopher_below_avg_threshold", "gopher_above_avg_threshold"), ("mean_word_length",),
-              qual(min_avg_word_length=3, max_avg_word_length=10)),
-        # one datatrove parameter for both symbols: "#" is checked first, then the ellipsis
+              qual("min_avg_word_length"), 3, "min",
+              alone=lambda: GopherQualityFilter(**{**qual_off, "min_avg_word_length": 3, "max_avg_word_length": 10})),
+        # one datatrove parameter for both symbols ("#" checked first, then the ellipsis): its value is the larger
         Check(g_qual, ("gopher_too_many_hashes", "gopher_too_many_ellipsis"),
-              ("hash_word_ratio", "ellipsis_word_ratio"), qual(max_symbol_word_ratio=0.1)),
-        Check(g_qual, ("gopher_too_many_bullets",), ("bullet_line_ratio",), qual(max_bullet_lines_ratio=0.9)),
-        Check(g_qual, ("gopher_too_many_end_ellipsis",), ("ellipsis_line_ratio",),
-              qual(max_ellipsis_lines_ratio=0.3)),
-        Check(g_qual, ("gopher_below_alpha_threshold",), ("alpha_word_ratio",), qual(max_non_alpha_words_ratio=0.8)),
-        Check(g_qual, ("gopher_enough_stop_words",), ("stopword_count",), qual(min_stop_words=2)),
-        Check(c4q, ("curly_bracket",), ("curly_bracket_count",), c4(filter_curly_bracket=True)),
-        Check(c4q, ("too_few_sentences",), ("sentence_count",), c4(min_num_sentences=5)),
-        Check(fwq, ("line_punct_ratio",), ("line_punct_ratio",), fw(line_punct_thr=0.12), on_c4_text=True),
-        Check(fwq, ("short_line_ratio",), ("short_line_ratio",), fw(short_line_thr=0.67), on_c4_text=True),
-        Check(fwq, ("char_dup_ratio",), ("fineweb_dup_line_char_ratio",), fw(char_duplicates_ratio=0.01),
+              ("hash_word_ratio", "ellipsis_word_ratio"), qual("max_symbol_word_ratio"), 0.1, "max"),
+        Check(g_qual, ("gopher_too_many_bullets",), ("bullet_line_ratio",), qual("max_bullet_lines_ratio"), 0.9,
+              "max"),
+        Check(g_qual, ("gopher_too_many_end_ellipsis",), ("ellipsis_line_ratio",), qual("max_ellipsis_lines_ratio"),
+              0.3, "max"),
+        Check(g_qual, ("gopher_below_alpha_threshold",), ("alpha_word_ratio",), qual("max_non_alpha_words_ratio"),
+              0.8, "min"),
+        Check(g_qual, ("gopher_enough_stop_words",), ("stopword_count",), qual("min_stop_words"), 2, "min"),
+        Check(c4q, ("curly_bracket",), ("curly_bracket_count",),
+              lambda t: C4QualityFilter(**{**c4_off, "filter_curly_bracket": True}), 0, "flag"),
+        Check(c4q, ("too_few_sentences",), ("sentence_count",),
+              lambda t: C4QualityFilter(**{**c4_off, "min_num_sentences": t}), 5, "min"),
+        Check(fwq, ("line_punct_ratio",), ("line_punct_ratio",), fw("line_punct_thr"), 0.12, "min", on_c4_text=True),
+        Check(fwq, ("short_line_ratio",), ("short_line_ratio",), fw("short_line_thr"), 0.67, "max", on_c4_text=True),
+        Check(fwq, ("char_dup_ratio",), ("fineweb_dup_line_char_ratio",), fw("char_duplicates_ratio"), 0.01, "max",
               on_c4_text=True),
-        Check(fwq, ("list_ratio",), ("list_ratio",), fw(new_line_ratio=0.3), on_c4_text=True),
+        Check(fwq, ("list_ratio",), ("list_ratio",), fw("new_line_ratio"), 0.3, "max", on_c4_text=True),
     ]
     return checks
+
+
+def _keeps(flt: Any, text: str) -> tuple[bool, str | None]:
+    from datatrove.data import Document
+    from datatrove.pipeline.filters.base_filter import get_filter_result
+
+    keep, reason = get_filter_result(flt.filter(Document(text=text, id="")))
+    return keep, reason
+
+
+def recovered_value(check: Check, text: str, top: float = 1e7, steps: int = 60) -> float | None:
+    """datatrove's own value of a check (its ``filter(doc)`` returns none), by bisecting the check's threshold:
+    the value is where the verdict flips. None for a check without a threshold."""
+    if check.bound == "flag":
+        return None
+    lo, hi = 0.0, top
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        dropped = not _keeps(check.at(mid), text)[0]
+        lo, hi = (mid, hi) if dropped == (check.bound == "max") else (lo, mid)
+    return round(hi if check.bound == "max" else lo, 6)
 
 
 # Reasons that are not a check of their own: what they correspond to here.
@@ -158,7 +194,7 @@ def run_datatrove(docs: list[dict], checks: list[Check]) -> list[dict]:
     names = [type(f).__name__ for f in chain]
     lines_only = C4QualityFilter(filter_no_terminal_punct=False, min_num_sentences=-1, filter_lorem_ipsum=False,
                                  filter_curly_bracket=False)
-    built = [(c, c.make()) for c in checks]
+    built = [(c, c.published()) for c in checks]
     out = []
     for d in docs:
         doc, reason = Document(text=d["text"], id=d["id"]), None
@@ -171,8 +207,7 @@ def run_datatrove(docs: list[dict], checks: list[Check]) -> list[dict]:
         lines_only.filter(c4_doc)
         alone = {}
         for check, flt in built:
-            text = c4_doc.text if check.on_c4_text else d["text"]
-            keep, why = get_filter_result(flt.filter(Document(text=text, id=d["id"])))
+            keep, why = _keeps(flt, c4_doc.text if check.on_c4_text else d["text"])
             alone[check.reasons[0]] = {"keep": keep, "reason": why}
         out.append({"reason": reason, "c4_text": c4_doc.text, "alone": alone})
     return out
@@ -255,7 +290,9 @@ def compare_checks(docs, dt, ours, checks: list[Check], preset: Preset) -> list[
                 if our_drop == (not t["keep"]):
                     same += 1
                 else:
+                    text = theirs["c4_text"] if check.on_c4_text else d["text"]
                     diffs.append({"id": d["id"], "datatrove": t["reason"] or "kept",
+                                  "datatrove_value": recovered_value(check, text),
                                   "ours": {x["name"]: {"value": x["value"], "min": x["min"], "max": x["max"],
                                                        "passed": x["passed"]} for x in results}})
             row |= {"compared": compared, "same": same, "share": same / compared if compared else None,
@@ -264,16 +301,19 @@ def compare_checks(docs, dt, ours, checks: list[Check], preset: Preset) -> list[
     return rows
 
 
-def compare_chains(docs, dt, ours) -> dict:
-    """Keep/drop agreement of the whole chains, every disagreement with both reasons and our deciding value."""
+def compare_chains(docs, dt, ours, checks: list[Check]) -> dict:
+    """Keep/drop agreement of the whole chains; every disagreement with both reasons, our values of the rules that
+    stand for datatrove's reason, and the value of our deciding rule."""
+    rules_of = {f"{c.filter}:{r}": c.rules for c in checks for r in c.reasons}
     same, diffs = 0, []
     for d, theirs, mine in zip(docs, dt, ours, strict=True):
         if (theirs["reason"] is None) == (mine["reason"] is None):
             same += 1
             continue
         deciding = mine["rules"].get(mine["reason"] or "")
-        diffs.append({"id": d["id"], "datatrove": theirs["reason"] or "kept", "ours": mine["reason"] or "kept",
-                      "our_value": deciding["value"] if deciding else None})
+        mapped = {r: mine["rules"][r]["value"] for r in rules_of.get(theirs["reason"] or "", ()) if r in mine["rules"]}
+        diffs.append({"id": d["id"], "datatrove": theirs["reason"] or "kept", "our_values": mapped,
+                      "ours": mine["reason"] or "kept", "our_value": deciding["value"] if deciding else None})
     kept = {"datatrove": sum(t["reason"] is None for t in dt), "ours": sum(o["reason"] is None for o in ours)}
     return {"docs": len(docs), "same": same, "share": same / len(docs), "kept": kept, "disagreements": diffs,
             "datatrove_reasons": Counter(t["reason"] or "kept" for t in dt).most_common(),
@@ -348,20 +388,25 @@ def write_markdown(path: Path, report: dict) -> None:
     md += [f"| `{r}` | {n:,} |" for r, n in chain["datatrove_reasons"]]
     md += ["", "| our drop reason | documents |", "| --- | ---: |"]
     md += [f"| `{r}` | {n:,} |" for r, n in chain["our_reasons"]]
-    md += ["", "## Disagreements: chains", "", "| document | datatrove | ours | our deciding value |",
-           "| --- | --- | --- | ---: |"]
-    md += [f"| `{x['id']}` | `{x['datatrove']}` | `{x['ours']}` | {_fmt(x['our_value'])} |"
-           for x in chain["disagreements"]]
-    md += ["", "## Disagreements: per check", ""]
+    md += ["", "## Disagreements: chains", "",
+           "| document | datatrove | our values of its rule(s) | ours | our deciding value |",
+           "| --- | --- | --- | --- | ---: |"]
+    md += [f"| `{x['id']}` | `{x['datatrove']}` | "
+           f"{'; '.join(f'{k}={_fmt(v)}' for k, v in x['our_values'].items()) or '-'} | `{x['ours']}` | "
+           f"{_fmt(x['our_value'])} |" for x in chain["disagreements"]]
+    md += ["", "## Disagreements: per check", "",
+           "datatrove's value is recovered by bisecting the threshold of the check run alone (its `filter(doc)` "
+           "returns a verdict, not a value): for the symbol check the larger of the `#` and ellipsis ratios; none "
+           "for the curly-bracket check, which has no threshold.", ""]
     for c in checks:
         if not c.get("disagreements"):
             continue
-        md += [f"### {c['filter']}: {', '.join(c['reasons'])}", "", "| document | datatrove | ours |",
-               "| --- | --- | --- |"]
+        md += [f"### {c['filter']}: {', '.join(c['reasons'])}", "", "| document | datatrove | value | ours |",
+               "| --- | --- | ---: | --- |"]
         for x in c["disagreements"]:
             ours = "; ".join(f"{n}={_fmt(v['value'])} (min {_fmt(v['min'])}, max {_fmt(v['max'])}, "
                              f"{'pass' if v['passed'] else 'fail'})" for n, v in x["ours"].items())
-            md.append(f"| `{x['id']}` | {x['datatrove']} | {ours} |")
+            md.append(f"| `{x['id']}` | {x['datatrove']} | {_fmt(x['datatrove_value'])} | {ours} |")
         md.append("")
     path.write_text("\n".join(md).rstrip() + "\n", encoding="utf-8")
 
@@ -404,7 +449,7 @@ def main() -> None:
                    str(args.preset), "missing_rules": preset.missing_rules, "dropped_keys": preset.dropped_keys},
         "corpus": {"packages": [vars(p) for p in packages], "docs": dict(sizes["docs"]),
                    "chars": dict(sizes["chars"])},
-        "chain": compare_chains(docs, dt, ours),
+        "chain": compare_chains(docs, dt, ours, checks),
         "checks": compare_checks(docs, dt, ours, checks, preset),
         "c4_text": compare_c4_text(dt, ours),
     }
