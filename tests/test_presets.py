@@ -80,6 +80,7 @@ def test_fineweb_preset_runs_c4_line_filters_as_fineweb_does():
     assert (lines.min_remaining_chars, lines.min_remaining_share) == (0, 0)
     assert config.extract.favor_precision  # Trafilatura(favour_precision=True)
     assert not (config.normalize.collapse_spaces or config.normalize.remove_non_printable)
+    assert config.normalize.max_word_chars == 1000  # C4's max_word_length (the word, not its line, goes)
 
 
 @pytest.mark.parametrize("lang", sorted(ROOTS))
