@@ -133,6 +133,8 @@ def _checks() -> list[Check]:
         Check(g_qual, ("gopher_below_alpha_threshold",), ("alpha_word_ratio",), qual("max_non_alpha_words_ratio"),
               0.8, "min"),
         Check(g_qual, ("gopher_enough_stop_words",), ("stopword_count",), qual("min_stop_words"), 2, "min"),
+        Check(c4q, ("lorem_ipsum",), ("pattern_count",),
+              lambda t: C4QualityFilter(**{**c4_off, "filter_lorem_ipsum": True}), 0, "flag"),
         Check(c4q, ("curly_bracket",), ("curly_bracket_count",),
               lambda t: C4QualityFilter(**{**c4_off, "filter_curly_bracket": True}), 0, "flag"),
         Check(c4q, ("too_few_sentences",), ("sentence_count",),
@@ -171,7 +173,6 @@ def recovered_value(check: Check, text: str, top: float = 1e7, steps: int = 60) 
 OTHER_REASONS = {
     "GopherRepetitionFilter:empty": "empty_text",
     "FineWebQualityFilter:empty": "empty_text (nothing left after line cleaning)",
-    "C4QualityFilter:lorem_ipsum": "clean.lines.lorem_ipsum removes the line (no page drop)",
 }
 
 

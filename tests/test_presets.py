@@ -28,7 +28,7 @@ FINEWEB = {
     "hash_word_ratio": (None, 0.1), "ellipsis_word_ratio": (None, 0.1),
     "bullet_line_ratio": (None, 0.9), "ellipsis_line_ratio": (None, 0.3),
     "alpha_word_ratio": (0.8, None), "stopword_count": (2, None),
-    "curly_bracket_count": (None, 0), "sentence_count": (5, None),
+    "pattern_count": (None, 0), "curly_bracket_count": (None, 0), "sentence_count": (5, None),
     "line_punct_ratio": (0.12, None), "short_line_ratio": (None, 0.67),
     "fineweb_dup_line_char_ratio": (None, 0.01), "list_ratio": (None, 0.3),
 }
@@ -68,13 +68,19 @@ def test_fineweb_preset_has_the_published_thresholds_in_the_chain_order():
     assert {name: (p.min, p.max) for name, p in rules.items()} == FINEWEB
     assert all(p.mode == "drop" for p in rules.values())
     assert rules["langid"].allowed == ["en"]
-    assert rules["short_line_ratio"].line_chars == 31  # FineWeb: a line of <= 30 characters is short
+    short = rules["short_line_ratio"]
+    assert (short.line_chars, short.inclusive) == (30, True)  # FineWeb: a line of <= 30 characters is short
+    assert rules["stopword_count"].words == ["the", "be", "to", "of", "and", "that", "have", "with"]
+    assert rules["bullet_line_ratio"].bullets == ["•", "-"]  # datatrove's GopherQualityFilter
+    assert rules["pattern_count"].categories == ["lorem_ipsum"]
 
 
 def test_fineweb_preset_runs_c4_line_filters_as_fineweb_does():
     config = load_rules(PRESETS / "fineweb.yaml").config
     lines = config.clean.lines
-    assert lines.enabled and lines.javascript and lines.policy
+    assert lines.enabled and lines.javascript and lines.policy and lines.strip_citations
+    assert lines.min_words == 3
+    assert not lines.lorem_ipsum  # C4 drops the page (pattern_count), it does not remove the line
     assert not lines.no_terminal_punct  # C4QualityFilter(filter_no_terminal_punct=False)
     assert not (lines.symbols_only or lines.navigation)  # not C4 rules
     assert (lines.min_remaining_chars, lines.min_remaining_share) == (0, 0)
