@@ -164,3 +164,12 @@ def test_ngram_rules_match_a_plain_reference_on_random_documents():
         name = f"top_{n}gram_char_ratio" if top else f"dup_{n}gram_char_ratio"
         expected = [_reference(t.split(), n, top) / len(t) if t else None for t in texts]
         assert compute(name, texts) == [pytest.approx(e) if e is not None else None for e in expected], name
+
+
+def test_alpha_word_ratio_with_spacy_tokens_counts_punctuation_as_words():
+    text = "Hello, world. (foo) e.g. x"
+    # whitespace tokens: Hello, world. (foo) e.g. x -> all 5 hold a letter = 1.0
+    assert compute("alpha_word_ratio", [text]) == [pytest.approx(1.0)]
+    # spaCy: Hello , world . ( foo ) e.g. x -> 9 tokens, 5 with a letter (Hello world foo e.g. x) = 5/9
+    assert compute("alpha_word_ratio", [text], tokens="spacy") == [pytest.approx(5 / 9)]
+    assert compute("alpha_word_ratio", [""], tokens="spacy") == [None]

@@ -10,14 +10,16 @@ counts blank lines, which keeps a list with blank lines between its items under 
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow.compute as pc
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from data_platform.rules.base import CountParams, DocBatch, RatioParams, Scores, rule
 from data_platform.text import UNSPACED_LANGS
@@ -87,17 +89,50 @@ _TOKEN = f"[^{_SPACE}]+"
 _ALPHA_TOKEN = f"[^{_SPACE}]*\\p{{L}}[^{_SPACE}]*"
 
 
-@rule("alpha_word_ratio", RatioParams)
-def alpha_word_ratio(batch: DocBatch, params: RatioParams) -> Scores:
+class AlphaWordParams(RatioParams):
+    tokens: Literal["whitespace", "spacy"] = Field(
+        "whitespace", description="whitespace tokens, or spaCy's tokenizer (punctuation tokens count as words, "
+                                  "as in datatrove's GopherQualityFilter; needs the spacy package)")
+
+    @field_validator("tokens")
+    @classmethod
+    def _spacy_installed(cls, v: str) -> str:
+        if v == "spacy" and importlib.util.find_spec("spacy") is None:
+            raise ValueError("tokens: spacy needs the spaCy package (pip install spacy)")
+        return v
+
+
+@lru_cache(maxsize=8)
+def _spacy_tokenizer(lang: str) -> Any:
+    """spaCy's rule-based tokenizer for ``lang`` (a blank pipeline: no model, nothing downloaded)."""
+    import spacy
+
+    try:
+        return spacy.blank(lang).tokenizer
+    except ImportError:  # spaCy has no language data for this code
+        return spacy.blank("xx").tokenizer
+
+
+def _alpha_share(tokens: list[str]) -> float | None:
+    return sum(any(c.isalpha() for c in t) for t in tokens) / len(tokens) if tokens else None
+
+
+@rule("alpha_word_ratio", AlphaWordParams)
+def alpha_word_ratio(batch: DocBatch, params: AlphaWordParams) -> Scores:
     """Share of words holding at least one alphabetic character (Gopher keeps at least 0.8); spaced languages.
 
-    The words are whitespace tokens, punctuation and numbers included: the stripped ``batch.words`` lose exactly
-    the symbol and number tokens this rule looks for. zh/ja get no value: their segmented words hold neither.
-    datatrove's GopherQualityFilter counts its tokenizer's punctuation tokens (``,`` ``.`` ``(``) as words without
-    a letter, so its values are lower on punctuated text: command-heavy documentation falls under 0.8 there."""
+    ``tokens: whitespace`` (default): the words are whitespace tokens, punctuation and numbers included (the
+    stripped ``batch.words`` lose exactly the symbol and number tokens this rule looks for). ``tokens: spacy``:
+    spaCy's tokenizer, whose punctuation tokens (``,`` ``.`` ``(``) are words without a letter, as in datatrove's
+    GopherQualityFilter (values are lower on punctuated text: command-heavy documentation falls under 0.8).
+    zh/ja get no value: their segmented words hold neither."""
     if batch.lang in UNSPACED_LANGS:
         note = f"not defined for {batch.lang!r}: applies to languages written with spaces"
         return Scores([None] * len(batch), [note] * len(batch))
+    if params.tokens == "spacy":
+        tokenizer = _spacy_tokenizer(batch.lang)
+        return Scores([_alpha_share([w for t in tokenizer(text) if (w := t.text.strip())])
+                       for text in batch.pytexts])
     texts = batch.texts.fill_null("")
     alpha = pc.count_substring_regex(texts, _ALPHA_TOKEN).to_numpy(zero_copy_only=False)
     tokens = pc.count_substring_regex(texts, _TOKEN).to_numpy(zero_copy_only=False)
