@@ -100,6 +100,7 @@ def test_bad_input_lands_in_dropped_with_reasons(sample_run):
     assert all(dict(d["meta"]).get("title") for d in html_kept)  # title kept from extraction
 
 
+@pytest.mark.e2e
 def test_kept_output_passes_the_funnel_again(spark, ruleset, sample_run, tmp_path):
     out, _, kept, _ = sample_run
     stats = run_filter(spark, FilterRun([str(out / "kept")], str(tmp_path / "again"), ruleset))

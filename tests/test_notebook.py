@@ -19,6 +19,7 @@ def run_dir(spark, ruleset, tmp_path_factory):
     return out
 
 
+@pytest.mark.e2e
 def test_thresholds_notebook_runs(run_dir, monkeypatch):
     monkeypatch.setenv("RUN_DIR", str(run_dir))
     nb = nbformat.read(NOTEBOOK, as_version=4)

@@ -70,6 +70,7 @@ def test_explain_prints_every_rule_in_order(capsys, ruleset):
     assert positions == sorted(positions)
 
 
+@pytest.mark.e2e
 def test_explain_agrees_with_the_recorded_run(spark, ruleset, tmp_path):
     from data_platform.filter_run import FilterRun, run_filter
     from tests.conftest import SAMPLE

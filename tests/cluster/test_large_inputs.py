@@ -21,6 +21,7 @@ def _with_record_limit(ruleset, limit: int):
     return replace(ruleset, config=ruleset.config.model_copy(update={"limits": limits}))
 
 
+@pytest.mark.e2e
 def test_oversized_records_are_dropped_before_python(spark, ruleset, tmp_path):
     from data_platform.filter_run import FilterRun, run_filter
 
