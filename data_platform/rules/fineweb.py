@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow.compute as pc
 
 from data_platform.rules.base import CountParams, DocBatch, RatioParams, Scores, rule
+from data_platform.rules.gopher_repetition import duplicate_parts
 
 # Unicode's Sentence_Terminal property (Unicode 16, generated with the `regex` module's \p{STerm}) as an RE2 class:
 # . ! ? and their full-width, CJK (。！？｡) and other-script forms. datatrove's TERMINAL_PUNCTUATION is the same
@@ -59,17 +60,9 @@ def fineweb_dup_line_char_ratio(batch: DocBatch, params: RatioParams) -> Scores:
 
     FineWeb's definition: lines compared as written, every repeat after the first occurrence counted, blank lines
     and whitespace counted in the denominator only (Gopher's ``dup_line_char_ratio`` differs)."""
-    dup, total = [], []
-    for text, lines in zip(batch.pytexts, batch.view("fineweb_lines", _nonblank_lines), strict=True):
-        seen: set[str] = set()
-        repeated = 0
-        for line in lines:
-            if line in seen:
-                repeated += len(line)
-            else:
-                seen.add(line)
-        dup.append(repeated)
-        total.append(len(text) - text.count("\n"))
+    lines = batch.view("fineweb_lines", _nonblank_lines)
+    dup = [duplicate_parts(ls)[2] for ls in lines]
+    total = [len(text) - text.count("\n") for text in batch.pytexts]
     return Scores(_ratios(np.array(dup), np.array(total)))
 
 

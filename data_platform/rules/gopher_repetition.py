@@ -37,7 +37,7 @@ from data_platform.rules.base import ComputeFn, DocBatch, RatioParams, Scores, r
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
-def _duplicates(parts: list[str]) -> tuple[int, int, int]:
+def duplicate_parts(parts: list[str]) -> tuple[int, int, int]:
     """(number of parts, parts equal to an earlier one, characters of those)."""
     seen: set[str] = set()
     dups = dup_chars = 0
@@ -59,11 +59,11 @@ def _paragraphs(text: str) -> list[str]:
 
 
 def _line_duplicates(batch: DocBatch) -> list[tuple[int, int, int]]:
-    return batch.view("gopher_line_duplicates", lambda text: _duplicates(_lines(text)))
+    return batch.view("gopher_line_duplicates", lambda text: duplicate_parts(_lines(text)))
 
 
 def _paragraph_duplicates(batch: DocBatch) -> list[tuple[int, int, int]]:
-    return batch.view("gopher_paragraph_duplicates", lambda text: _duplicates(_paragraphs(text)))
+    return batch.view("gopher_paragraph_duplicates", lambda text: duplicate_parts(_paragraphs(text)))
 
 
 def _count_share(dups: list[tuple[int, int, int]]) -> Scores:
