@@ -176,6 +176,21 @@ OTHER_REASONS = {
 }
 
 
+_NGRAMS = ("n-grams of words here (lower-cased, punctuation stripped, so the rule means the same for Chinese; "
+           "characters without the spaces; overlaps counted once), of spaCy tokens in datatrove (case and "
+           "punctuation tokens kept): `DROP VIEW` and `drop view` are one 2-gram here, two there "
+           "(`gopher_repetition.py`'s docstring)")
+# Definitions that differ on purpose, per rule: a chain disagreement decided by one of these rules is explained.
+DELIBERATE = {
+    **{f"top_{n}gram_char_ratio": _NGRAMS for n in (2, 3, 4)},
+    **{f"dup_{n}gram_char_ratio": _NGRAMS for n in range(5, 11)},
+    "dup_line_ratio": "lines holding only spaces are no lines here; datatrove counts them, and repeats of them",
+    "dup_line_char_ratio": "lines holding only spaces are no lines here; datatrove counts them, and repeats of them",
+    "fineweb_dup_line_char_ratio": "kept lines keep their indentation here (code stays readable); C4 strips "
+                                   "every line, so in datatrove repeated indented lines count fewer characters",
+}
+
+
 # ----------------------------------------------------------------------------------------------- datatrove side
 
 
@@ -313,8 +328,11 @@ def compare_chains(docs, dt, ours, checks: list[Check]) -> dict:
             continue
         deciding = mine["rules"].get(mine["reason"] or "")
         mapped = {r: mine["rules"][r]["value"] for r in rules_of.get(theirs["reason"] or "", ()) if r in mine["rules"]}
+        decided_by = [mine["reason"]] if mine["reason"] else list(mapped)
+        why = next((DELIBERATE[r] for r in decided_by if r in DELIBERATE), None)
         diffs.append({"id": d["id"], "datatrove": theirs["reason"] or "kept", "our_values": mapped,
-                      "ours": mine["reason"] or "kept", "our_value": deciding["value"] if deciding else None})
+                      "ours": mine["reason"] or "kept", "our_value": deciding["value"] if deciding else None,
+                      "why": why})
     kept = {"datatrove": sum(t["reason"] is None for t in dt), "ours": sum(o["reason"] is None for o in ours)}
     return {"docs": len(docs), "same": same, "share": same / len(docs), "kept": kept, "disagreements": diffs,
             "datatrove_reasons": Counter(t["reason"] or "kept" for t in dt).most_common(),
@@ -389,12 +407,15 @@ def write_markdown(path: Path, report: dict) -> None:
     md += [f"| `{r}` | {n:,} |" for r, n in chain["datatrove_reasons"]]
     md += ["", "| our drop reason | documents |", "| --- | ---: |"]
     md += [f"| `{r}` | {n:,} |" for r, n in chain["our_reasons"]]
+    unexplained = sum(x["why"] is None for x in chain["disagreements"])
     md += ["", "## Disagreements: chains", "",
-           "| document | datatrove | our values of its rule(s) | ours | our deciding value |",
-           "| --- | --- | --- | --- | ---: |"]
+           f"Each disagreement is explained by the deliberate definition of the rule that decided it (`DELIBERATE` "
+           f"in `bench/parity.py`); **{unexplained} unexplained**.", "",
+           "| document | datatrove | our values of its rule(s) | ours | our deciding value | why |",
+           "| --- | --- | --- | --- | ---: | --- |"]
     md += [f"| `{x['id']}` | `{x['datatrove']}` | "
            f"{'; '.join(f'{k}={_fmt(v)}' for k, v in x['our_values'].items()) or '-'} | `{x['ours']}` | "
-           f"{_fmt(x['our_value'])} |" for x in chain["disagreements"]]
+           f"{_fmt(x['our_value'])} | {x['why'] or '**unexplained**'} |" for x in chain["disagreements"]]
     md += ["", "## Disagreements: per check", "",
            "datatrove's value is recovered by bisecting the threshold of the check run alone (its `filter(doc)` "
            "returns a verdict, not a value): for the symbol check the larger of the `#` and ellipsis ratios; none "
@@ -415,7 +436,8 @@ def write_markdown(path: Path, report: dict) -> None:
 def print_summary(report: dict) -> None:
     chain = report["chain"]
     print(f"\nchains: same keep/drop on {chain['same']}/{chain['docs']} ({_pct(chain['share'])}); "
-          f"kept datatrove {chain['kept']['datatrove']}, ours {chain['kept']['ours']}")
+          f"kept datatrove {chain['kept']['datatrove']}, ours {chain['kept']['ours']}; "
+          f"{sum(x['why'] is None for x in chain['disagreements'])} disagreements unexplained")
     for c in report["checks"]:
         what = c["status"] if c["status"] != "compared" else f"{c['same']}/{c['compared']} ({_pct(c['share'])})"
         print(f"  {c['filter']:<23} {'/'.join(c['reasons']):<52} {what}")

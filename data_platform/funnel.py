@@ -42,6 +42,7 @@ class _Row:
     reason: str | None = None
     detail: str | None = None
     before: str | None = None
+    extracted: str | None = None
     rules: list[dict] = field(default_factory=list)
     langid: list[tuple[str, float]] | None = None
 
@@ -59,7 +60,7 @@ def process_batch(batch: pa.RecordBatch, ruleset: RuleSet) -> pa.RecordBatch:
     """Run extraction, normalization and the funnel over a reader batch (``schema.RAW_SCHEMA``)."""
     cols, rows, live = prepare_rows(batch, ruleset)
     for (lang, source), members in group_rows(live).items():
-        values = RuleValues(doc_batch(members, lang, ruleset))
+        values = RuleValues(members, lang, ruleset)
         apply_verdicts(members, decide(values, ruleset.resolve(lang, source).rules))
     return _to_batch(cols, rows, ruleset.config.output.keep_text_before)
 
@@ -85,6 +86,7 @@ def prepare_rows(batch: pa.RecordBatch, ruleset: RuleSet) -> tuple[dict, list[_R
             _prepare(row, html, url, ruleset)
     live = [r for r in rows if r.reason is None]
     for row in live:  # before normalization, which would flatten the indentation that marks code lines
+        row.extracted = row.text
         _clean_lines(row, ruleset)
     live = [r for r in live if r.reason is None]
     _normalize(live, ruleset)
@@ -191,24 +193,36 @@ def group_rows(rows: list[_Row]) -> dict[tuple[str, str], list[_Row]]:
     return groups
 
 
-def doc_batch(members: list[_Row], lang: str, ruleset: RuleSet) -> DocBatch:
+def doc_batch(members: list[_Row], lang: str, ruleset: RuleSet, text: str = "cleaned") -> DocBatch:
+    """The group's documents as rules see them: ``cleaned`` (the funnel's text) or ``extracted`` (before line
+    cleaning, normalization and redaction)."""
     langid = [r.langid for r in members if r.langid is not None]  # detected for all live rows or for none
-    return DocBatch(pa.array([r.text for r in members], pa.string()), lang, ruleset.resources,
+    texts = [r.extracted if text == "extracted" else r.text for r in members]
+    return DocBatch(pa.array(texts, pa.string()), lang, ruleset.resources,
                     langid if members and len(langid) == len(members) else None)
 
 
 class RuleValues:
     """Rule values of one group, computed once per (rule, value-affecting parameters) and reused."""
 
-    def __init__(self, batch: DocBatch) -> None:
-        self.batch = batch
+    def __init__(self, members: list[_Row], lang: str, ruleset: RuleSet) -> None:
+        self.members, self.lang, self.ruleset = members, lang, ruleset
+        self._batches: dict[str, DocBatch] = {}
         self._cache: dict[tuple[str, str], Scores] = {}
+
+    def __len__(self) -> int:
+        return len(self.members)
 
     def get(self, name: str, params: RuleParams) -> Scores:
         key = (name, params.model_dump_json(exclude=VERDICT_ONLY))
         if key not in self._cache:
-            self._cache[key] = REGISTRY[name].compute(self.batch, params)
+            self._cache[key] = REGISTRY[name].compute(self._batch(params.text), params)
         return self._cache[key]
+
+    def _batch(self, text: str) -> DocBatch:
+        if text not in self._batches:  # each view of the text is built once, and only when a rule asks for it
+            self._batches[text] = doc_batch(self.members, self.lang, self.ruleset, text)
+        return self._batches[text]
 
 
 # Parameters that change a rule's verdict but not its value: editing them never requires recomputation.
@@ -219,7 +233,7 @@ Verdicts = list[tuple[list[dict], dict | None]]  # per document: every rule's re
 
 def decide(values: RuleValues, rules: tuple[tuple[str, RuleParams], ...]) -> Verdicts:
     """Each document's rule results in funnel order and its first failing enforced rule (None = kept)."""
-    n = len(values.batch)
+    n = len(values)
     results: list[list[dict]] = [[] for _ in range(n)]
     for name, params in rules:
         scores = values.get(name, params)

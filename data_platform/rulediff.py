@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from data_platform import schema as S
 from data_platform.config import RuleSet
-from data_platform.funnel import RuleValues, decide, doc_batch, group_rows, prepare_rows, process_batch
+from data_platform.funnel import RuleValues, decide, group_rows, prepare_rows, process_batch
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -35,7 +35,8 @@ DIFF_SCHEMA = pa.schema([
 def same_preparation(old: RuleSet, new: RuleSet) -> bool:
     """True when everything before the rules is identical, so one preparation serves both files."""
     a, b = old.config, new.config
-    return (a.limits, a.extract, a.normalize) == (b.limits, b.extract, b.normalize) and old.resources == new.resources
+    before_rules = ("limits", "extract", "normalize", "clean", "decontamination")
+    return all(getattr(a, k) == getattr(b, k) for k in before_rules) and old.resources == new.resources
 
 
 def diff_batch(batch: pa.RecordBatch, old: RuleSet, new: RuleSet) -> pa.RecordBatch:
@@ -46,7 +47,7 @@ def diff_batch(batch: pa.RecordBatch, old: RuleSet, new: RuleSet) -> pa.RecordBa
     fates: dict[int, tuple[str | None, str | None, dict | None, dict | None]] = {
         id(r): (r.reason, r.reason, None, None) for r in rows}  # quarantined: same fate on both sides
     for (lang, source), members in group_rows(live).items():
-        values = RuleValues(doc_batch(members, lang, old))
+        values = RuleValues(members, lang, old)
         old_v = decide(values, old.resolve(lang, source).rules)
         new_v = decide(values, new.resolve(lang, source).rules)
         for row, (o_res, o_fail), (n_res, n_fail) in zip(members, old_v, new_v, strict=True):

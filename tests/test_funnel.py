@@ -116,3 +116,24 @@ def test_funnel_order_lists_quarantine_then_rules(ruleset):
     quarantine = ["malformed_record", "url_blocked", "too_long", "extract_failed", "binary_content", "empty_text",
                   "too_little_text", "contaminated"]
     assert order[: len(quarantine)] == quarantine and order[len(quarantine):] == ruleset.order
+
+
+def test_rule_judges_the_extracted_text_when_asked(tmp_path):
+    # Line cleaning removes the two 1-word lines; word_count sees 3 words of the cleaned text ("one two three")
+    # and 5 of the extracted text; the same rule on both versions in one file (a language override).
+    path = tmp_path / "x.yaml"
+    path.write_text(textwrap.dedent("""\
+        version: 1
+        clean: {lines: {min_words: 2, navigation: false, symbols_only: false, javascript: false, policy: false,
+                        lorem_ipsum: false, no_terminal_punct: false, min_remaining_chars: 0,
+                        min_remaining_share: 0}}
+        order: [word_count]
+        rules: {word_count: {min: 4}}
+        languages: {fr: {word_count: {text: extracted}}}
+        """))
+    rules = load_rules(path)
+    text = "Home\none two three\nMenu"
+    out = run(rules, {"id": "cleaned", "text": text, "lang": "en"}, {"id": "extracted", "text": text, "lang": "fr"})
+    assert out["cleaned"]["text"] == out["extracted"]["text"] == "one two three"
+    assert out["cleaned"]["rules"][0]["value"] == 3 and out["cleaned"]["drop_reason"] == "word_count"
+    assert out["extracted"]["rules"][0]["value"] == 5 and out["extracted"]["drop_reason"] is None

@@ -118,6 +118,17 @@ def test_min_words_no_punct_keeps_long_unpunctuated_lines():
     assert verdict("one two three four five", cfg=cfg) == "no_terminal_punct"
 
 
+def test_min_words_counts_words_or_surface_tokens():
+    # "ALTER DATABASE ." and "16.1. Interactive Mode" are 3 whitespace tokens but 2 words ("." and "16.1." hold
+    # no letter); C4 counts whitespace tokens (word_tokens: surface)
+    words = LineCleanConfig(min_words=3, no_terminal_punct=False, min_remaining_chars=0, min_remaining_share=0)
+    surface = words.model_copy(update={"word_tokens": "surface"})
+    for line in ("ALTER DATABASE .", "16.1. Interactive Mode"):
+        assert verdict(line, cfg=words) == "too_few_words" and verdict(line, cfg=surface) is None
+    assert verdict("Interactive Mode", cfg=surface) == "too_few_words"
+    assert verdict("我们今天去北京", "zh", cfg=surface) is None  # jieba: 我们 今天 去 北京, 4 tokens
+
+
 def test_removed_line_goes_to_the_first_rule_in_order():
     assert RULE_ORDER == ("symbols_only", "javascript", "lorem_ipsum", "policy", "navigation", "no_terminal_punct",
                           "too_few_words")
@@ -182,6 +193,12 @@ def test_code_blocks_are_kept():
     ])
     result = clean_lines(code, "en", "web", CFG)
     assert result.text == code and result.removed == {}
+    # keep_code off (C4): every line is judged. javascript: "```javascript" (13 chars) and the comment (34);
+    # symbols_only: "}", "-----", "```", "~~~", "1 2 3", "~~~" (1+5+3+3+5+3 = 20); no end mark: "function f(x) {",
+    # "return x", "for i in range(3):", "print(i)", "goto end" (15+8+18+8+8 = 57, stripped)
+    judged = clean_lines(code, "en", "web", CFG.model_copy(update={"keep_code": False}))
+    assert judged.text == "Here is the example.\nAnd an indented block follows.\nDone."
+    assert judged.removed == {"symbols_only": (6, 20), "javascript": (2, 47), "no_terminal_punct": (5, 57)}
 
 
 def test_inline_triple_backticks_do_not_open_a_fence():

@@ -80,3 +80,15 @@ def test_diff_job_writes_summary_and_page(spark, tmp_path):
     page = (tmp_path / "diff" / "diff.html").read_text()
     assert "newly_dropped · word_count" in page and "<script" not in page
     assert json.loads((tmp_path / "diff" / "diff.json").read_text())["groups"][0]["rule"] == "word_count"
+
+
+def test_line_cleaning_change_is_diffed_with_each_files_cleaning(tmp_path):
+    # Only clean.lines differs: with min_words 3 the 2-word line goes, leaving 3 words < word_count's min 4.
+    base = "version: 1\norder: [word_count]\nrules: {word_count: {min: 4}}\n"
+    old = rules(tmp_path, "old.yaml", base)
+    new = rules(tmp_path, "new.yaml", base + "clean: {lines: {min_words: 3, min_remaining_chars: 0, "
+                                             "min_remaining_share: 0}}\n")
+    batch = R.to_batch([R.parse_json_line(b'{"id": "d", "text": "one two three.\\nSee more."}', "x.jsonl",
+                                          R.FieldMap(), "x")])
+    [row] = diff_batch(batch, old, new).to_pylist()
+    assert row["change"] == NEWLY_DROPPED and row["rule"] == "word_count"

@@ -21,11 +21,14 @@ else is removed. They are reported as ``citations``: (lines rewritten, character
 
 Phrases are English plus the document's language (the declared one, else one guessed from the script) and are
 matched case-insensitively with whitespace collapsed; at Latin/Cyrillic edges only whole words match, so "log in"
-does not match "catalog in". Words are counted with ``text.words`` (jieba / MeCab for zh / ja).
+does not match "catalog in". Words are counted with ``text.words`` (jieba / MeCab for zh / ja; a token of symbols
+or digits only, such as "=" or "16.1.", is no word) or, with ``word_tokens: surface``, as ``text.raw_tokens``
+(whitespace tokens outside zh / ja, as C4 counts them).
 
-Code is kept verbatim: lines of fenced blocks (``` or ~~~, fence lines included; an unclosed fence runs to the
-end of the text, as in CommonMark) and lines indented by 4+ spaces or a tab are never removed by any rule.
-Indentation only survives when cleaning runs before normalization's ``collapse_spaces``.
+Code is kept verbatim (``keep_code``, on by default): lines of fenced blocks (``` or ~~~, fence lines included; an
+unclosed fence runs to the end of the text, as in CommonMark) and lines indented by 4+ spaces or a tab are never
+removed by any rule. Indentation only survives when cleaning runs before normalization's ``collapse_spaces``.
+C4 has no such exception: with ``keep_code: false`` every line is judged.
 
 Characters are counted on stripped lines. Blank lines are kept as paragraph separators and never counted; blank
 lines left leading, trailing or doubled by a removal are dropped, and a text with no removal is returned as is.
@@ -37,7 +40,7 @@ import fnmatch
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
+from typing import Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -67,7 +70,13 @@ class LineCleanConfig(BaseModel):
                              "0: every such line is removed (C4)")
     ellipsis_not_terminal: bool = Field(
         False, description="a line ending in '...' or '…' has no end mark for no_terminal_punct (C4)")
+    keep_code: bool = Field(
+        True, description="lines of fenced or indented (4+ spaces, tab) code blocks are never removed; "
+                          "false: judged like any line (C4)")
     min_words: int = Field(0, ge=0, description="too_few_words removes lines with fewer words (C4: 3); 0: off")
+    word_tokens: Literal["words", "surface"] = Field(
+        "words", description="what min_words and min_words_no_punct count: words (text.words) or surface tokens "
+                             "(text.raw_tokens: whitespace tokens outside zh/ja, symbols included, as in C4)")
     strip_citations: bool = Field(
         False, description="remove [3], [edit], [citation needed] from lines before judging them (C4)")
     short_line_max_words: int = Field(
@@ -149,7 +158,7 @@ def clean_lines(text: str, lang: str | None, source: str, cfg: LineCleanConfig) 
     doc = _Doc(T.word_lang(lang, text), cfg)
     checks = _active_checks(doc, source)
     original = text.split("\n")
-    code = _code_mask(original)
+    code = _code_mask(original) if cfg.keep_code else [False] * len(original)
     lines, cited = _strip_citations(original, code) if cfg.strip_citations else (original, {})
     verdicts = [_CITATIONS if i in cited and not line.strip()
                 else None if is_code or not line.strip() else _first_match(line.strip(), checks, doc)
@@ -271,8 +280,13 @@ def _is_short(line: str, doc: _Doc) -> bool:
     return len(T.words(line, doc.lang)) <= doc.cfg.short_line_max_words
 
 
+def _word_count(line: str, doc: _Doc) -> int:
+    tokens = T.words if doc.cfg.word_tokens == "words" else T.raw_tokens
+    return len(tokens(line, doc.lang))
+
+
 def _too_few_words(line: str, doc: _Doc) -> bool:
-    return len(T.words(line, doc.lang)) < doc.cfg.min_words
+    return _word_count(line, doc) < doc.cfg.min_words
 
 
 def _symbols_only(line: str, doc: _Doc) -> bool:
@@ -300,7 +314,7 @@ def _no_terminal_punct(line: str, doc: _Doc) -> bool:
     if end and end[-1] in _TERMINAL and not (doc.cfg.ellipsis_not_terminal and end.endswith(_ELLIPSES)):
         return False
     min_words = doc.cfg.min_words_no_punct
-    return not (min_words and len(T.words(line, doc.lang)) >= min_words)
+    return not (min_words and _word_count(line, doc) >= min_words)
 
 
 _CHECKS: dict[str, Callable[[str, _Doc], bool]] = {

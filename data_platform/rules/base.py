@@ -22,7 +22,8 @@ from data_platform import text as T
 
 
 class RuleParams(BaseModel):
-    """Keys every rule accepts: ``enabled``, ``mode`` (drop, or tag = record only) and ``min``/``max`` bounds.
+    """Keys every rule accepts: ``enabled``, ``mode`` (drop, or tag = record only), ``min``/``max`` bounds and
+    ``text``, the version of the text the rule judges.
 
     ``global_only`` names parameters used before a document's language and source are known: they can only be
     set under ``rules:``, never in a language or source override."""
@@ -33,6 +34,9 @@ class RuleParams(BaseModel):
     mode: Literal["drop", "tag"] = "drop"
     min: float | None = None
     max: float | None = None
+    text: Literal["cleaned", "extracted"] = Field(
+        "cleaned", description="cleaned: after line cleaning, normalization and PII redaction (the text that is "
+        "kept); extracted: as extracted, before them (FineWeb runs Gopher's filters before C4's line removal)")
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> "RuleParams":
@@ -64,6 +68,7 @@ class DocBatch:
     resources: dict[str, Any] = field(default_factory=dict)
     langid: list[list[tuple[str, float]]] | None = None  # per-document predictions, made before grouping
     _views: dict[str, list[Any]] = field(default_factory=dict, repr=False)
+    _shared: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @cached_property
     def pytexts(self) -> list[str]:
@@ -83,6 +88,13 @@ class DocBatch:
         if name not in self._views:
             self._views[name] = [per_text(t) for t in self.pytexts]
         return self._views[name]
+
+    def shared(self, name: str, of_batch: Callable[["DocBatch"], Any]) -> Any:
+        """``of_batch(self)``, computed once per batch under ``name``: a structure over the whole batch that
+        several rules share (e.g. the flattened word hashes of the Gopher n-gram rules)."""
+        if name not in self._shared:
+            self._shared[name] = of_batch(self)
+        return self._shared[name]
 
     def __len__(self) -> int:
         return len(self.texts)

@@ -26,7 +26,7 @@ batch; a collision between two distinct n-grams has a probability near 2^-64) an
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -124,6 +124,10 @@ class _Words:
     doc: np.ndarray  # document of each word
     doc_end: np.ndarray  # end of that document's words (exclusive), per word
     text_chars: list[int]  # len(text) per document
+    _last: tuple[int, np.ndarray] = field(init=False)  # the latest n-gram size hashed, and its hashes
+
+    def __post_init__(self) -> None:
+        self._last = (1, self.keys)  # a word's 1-gram hash is its key
 
     @classmethod
     def of(cls, batch: DocBatch) -> "_Words":
@@ -143,12 +147,18 @@ class _Words:
         m = len(self.keys) - n + 1
         if m <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        h = self.keys[:m].copy()
-        for j in range(1, n):
-            h = h * _BASE + self.keys[j : j + m]
         starts = np.flatnonzero(np.arange(m) + n <= self.doc_end[:m])
-        codes, _ = pd.factorize(h[starts])
+        codes, _ = pd.factorize(self._hashes(n)[starts])
         return starts, codes.astype(np.int64)
+
+    def _hashes(self, n: int) -> np.ndarray:
+        """The polynomial hash of the n words from each position, extended from the (n-1)-gram hashes when the
+        rules ask for n in increasing order (as the funnel does), so each extra n costs one pass."""
+        k, h = self._last if self._last[0] <= n else (1, self.keys)
+        for j in range(k, n):
+            h = h[: len(self.keys) - j] * _BASE + self.keys[j:]
+        self._last = (n, h)
+        return h
 
     def covered_share(self, starts: np.ndarray, n: int) -> Scores:
         """Per document: characters of the words inside the n-grams starting at ``starts`` (each word once),
@@ -168,7 +178,7 @@ def _first_occurrences(codes: np.ndarray) -> np.ndarray:
 def top_ngram_share(batch: DocBatch, n: int) -> Scores:
     """Share of the text's characters inside the occurrences of its most frequent word n-gram (0 when none
     occurs twice)."""
-    words = _Words.of(batch)
+    words = batch.shared("gopher_words", _Words.of)
     starts, codes = words.ngrams(n)
     if not len(codes):
         return words.covered_share(starts, n)
@@ -186,7 +196,7 @@ def top_ngram_share(batch: DocBatch, n: int) -> Scores:
 
 def dup_ngram_share(batch: DocBatch, n: int) -> Scores:
     """Share of the text's characters inside word n-grams that repeat an earlier one (overlaps counted once)."""
-    words = _Words.of(batch)
+    words = batch.shared("gopher_words", _Words.of)
     starts, codes = words.ngrams(n)
     return words.covered_share(starts[~_first_occurrences(codes)], n)
 
