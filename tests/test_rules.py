@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
+import random
 import re
+from collections import Counter
 
 import pyarrow as pa
 import pytest
 
 from data_platform.rules import REGISTRY, DocBatch
-from data_platform.rules.repetition import char_repetition_value, word_repetition_value
 from data_platform.text import words
 from tests.conftest import REPO
 
@@ -20,21 +22,43 @@ def compute(name: str, texts: list[str], lang: str = "en", resources=None, **par
 
 
 def test_char_repetition_roots_definition():
+    values = compute("char_repetition", ["abc" * 14, "The quick brown fox jumps over the lazy dog.", "short", ""],
+                     n=10).values
     # "abc"*14 (42 chars): 33 overlapping 10-grams, 3 distinct, each repeated (11 times).
-    # k = min(floor(sqrt(3)), 3 repeated) = 1 -> 11 / 33.
-    assert char_repetition_value("abc" * 14, 10) == pytest.approx(11 / 33)
-    # No n-gram repeats: k = min(sqrt(N), 0) = 0.
-    assert char_repetition_value("The quick brown fox jumps over the lazy dog.", 10) == 0.0
-    # "aaaaab": 3-grams aaa x3, aaa b once -> distinct 2, repeated 1 -> k=1 -> 3/4.
-    assert char_repetition_value("aaaaab", 3) == pytest.approx(3 / 4)
-    assert char_repetition_value("short", 10) == 0.0
+    # k = min(floor(sqrt(3)), 3 repeated) = 1 -> 11 / 33. No repeat: k = min(sqrt(N), 0) = 0. No 10-gram: 0.
+    assert values == [pytest.approx(11 / 33), 0.0, 0.0, 0.0]
+    # "aaaaab": 3-grams aaa x3, aab once -> distinct 2, repeated 1 -> k=1 -> 3/4.
+    assert compute("char_repetition", ["aaaaab"], n=3).values == [pytest.approx(3 / 4)]
 
 
 def test_word_repetition_roots_definition():
-    ws = "a b c d e a b c d e x".split()
-    # 7 word 5-grams; "a b c d e" occurs twice (both occurrences count) -> 2/7.
-    assert word_repetition_value(ws, 5) == pytest.approx(2 / 7)
-    assert word_repetition_value(["only", "four", "words", "here"], 5) == 0.0
+    # 7 word 5-grams; "a b c d e" occurs twice (both occurrences count) -> 2/7; four words: no 5-gram -> 0
+    values = compute("word_repetition", ["a b c d e a b c d e x", "only four words here"], n=5).values
+    assert values == [pytest.approx(2 / 7), 0.0]
+
+
+def _roots_char(text: str, n: int) -> float:
+    """ROOTS' character repetition ratio, counted plainly."""
+    counts = Counter(text[i : i + n] for i in range(len(text) - n + 1))
+    freqs = sorted(counts.values(), reverse=True)
+    k = min(int(math.sqrt(len(freqs))), sum(f > 1 for f in freqs))
+    return sum(freqs[:k]) / sum(freqs) if freqs else 0.0
+
+
+def _roots_word(ws: list[str], n: int) -> float:
+    counts = Counter(tuple(ws[i : i + n]) for i in range(len(ws) - n + 1))
+    return sum(f for f in counts.values() if f > 1) / sum(counts.values()) if counts else 0.0
+
+
+def test_repetition_rules_match_a_plain_count_on_random_documents():
+    # batch-wide hashing must give each document exactly its own Counter-based value (documents never mix)
+    rng = random.Random(3)
+    texts = ["".join(rng.choice("ab c日") for _ in range(rng.randint(0, 60))) for _ in range(80)] * 2
+    for n in (1, 3, 10):
+        assert compute("char_repetition", texts, n=n).values == [pytest.approx(_roots_char(t, n)) for t in texts]
+    for n in (2, 5):
+        expected = [pytest.approx(_roots_word(words(t, "en"), n)) for t in texts]
+        assert compute("word_repetition", texts, n=n).values == expected
 
 
 def test_word_repetition_rule_lowercases_and_strips_punctuation():

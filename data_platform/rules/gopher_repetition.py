@@ -18,21 +18,19 @@ consistent reading, and say where they depart:
 - The top n-gram must occur at least twice (an n-gram seen once is no repetition; RedPajama-V2); among equally
   frequent ones, the first to occur (datatrove).
 
-The n-gram rules hash each document's words once per n (a 64-bit hash of the word ids, vectorized over the whole
-batch; a collision between two distinct n-grams has a probability near 2^-64) and find repeats with
-``pandas.factorize``, whose codes follow first occurrence.
+The n-gram rules number each document's n-grams with ``ngrams.WordNgrams`` (hashes over the whole batch, shared
+with the other n-gram rules) and find repeats by those numbers, which follow first occurrence.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-import pandas as pd
 
 from data_platform.rules.base import ComputeFn, DocBatch, RatioParams, Scores, rule
+from data_platform.rules.ngrams import WordNgrams
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
@@ -98,77 +96,6 @@ def dup_para_char_ratio(batch: DocBatch, params: RatioParams) -> Scores:
     return _char_share(_paragraph_duplicates(batch), batch)
 
 
-def _word_ids(words: list[str]) -> np.ndarray:
-    """Each word's rank of first appearance in its document."""
-    vocab: dict[str, int] = {}
-    return np.fromiter((vocab.setdefault(w, len(vocab)) for w in words), np.uint64, len(words))
-
-
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64's finalizer: a bijection of uint64 that spreads small ids over all 64 bits."""
-    x = x + np.uint64(0x9E3779B97F4A7C15)
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
-
-
-_BASE = np.uint64(0x9FB21C651E98DF25)  # odd multiplier of the polynomial n-gram hash (mod 2^64)
-
-
-@dataclass
-class _Words:
-    """The batch's words, flattened in document order."""
-
-    keys: np.ndarray  # uint64 hash of (document, word)
-    chars: np.ndarray  # characters of each word
-    doc: np.ndarray  # document of each word
-    doc_end: np.ndarray  # end of that document's words (exclusive), per word
-    text_chars: list[int]  # len(text) per document
-    _last: tuple[int, np.ndarray] = field(init=False)  # the latest n-gram size hashed, and its hashes
-
-    def __post_init__(self) -> None:
-        self._last = (1, self.keys)  # a word's 1-gram hash is its key
-
-    @classmethod
-    def of(cls, batch: DocBatch) -> "_Words":
-        words_of = dict(zip(batch.pytexts, batch.words, strict=True))  # equal texts have equal words
-        ids = batch.view("gopher_word_ids", lambda text: _word_ids(words_of[text]))
-        counts = np.array([len(i) for i in ids], dtype=np.int64)
-        doc = np.repeat(np.arange(len(ids), dtype=np.int64), counts)
-        flat = np.concatenate(ids) if len(ids) else np.zeros(0, np.uint64)
-        chars = np.fromiter((len(w) for ws in batch.words for w in ws), np.int64, len(flat))
-        ends = np.cumsum(counts)
-        return cls(_mix(flat ^ (doc.astype(np.uint64) << np.uint64(32))), chars, doc, ends[doc],
-                   [len(t) for t in batch.pytexts])
-
-    def ngrams(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Start of every word n-gram inside one document, and its code (codes number n-grams in order of
-        first occurrence, so an n-gram repeats an earlier one exactly when its code is not a new maximum)."""
-        m = len(self.keys) - n + 1
-        if m <= 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        starts = np.flatnonzero(np.arange(m) + n <= self.doc_end[:m])
-        codes, _ = pd.factorize(self._hashes(n)[starts])
-        return starts, codes.astype(np.int64)
-
-    def _hashes(self, n: int) -> np.ndarray:
-        """The polynomial hash of the n words from each position, extended from the (n-1)-gram hashes when the
-        rules ask for n in increasing order (as the funnel does), so each extra n costs one pass."""
-        k, h = self._last if self._last[0] <= n else (1, self.keys)
-        for j in range(k, n):
-            h = h[: len(self.keys) - j] * _BASE + self.keys[j:]
-        self._last = (n, h)
-        return h
-
-    def covered_share(self, starts: np.ndarray, n: int) -> Scores:
-        """Per document: characters of the words inside the n-grams starting at ``starts`` (each word once),
-        over the characters of the text."""
-        total = len(self.keys)
-        depth = np.cumsum(np.bincount(starts, minlength=total + 1) - np.bincount(starts + n, minlength=total + 1))
-        covered = np.bincount(self.doc, weights=self.chars * (depth[:total] > 0), minlength=len(self.text_chars))
-        return Scores([float(c / t) if t else None for c, t in zip(covered, self.text_chars, strict=True)])
-
-
 def _first_occurrences(codes: np.ndarray) -> np.ndarray:
     """True where an n-gram occurs for the first time (its code exceeds every earlier one)."""
     earlier_max = np.maximum.accumulate(np.concatenate(([-1], codes[:-1])))
@@ -178,7 +105,7 @@ def _first_occurrences(codes: np.ndarray) -> np.ndarray:
 def top_ngram_share(batch: DocBatch, n: int) -> Scores:
     """Share of the text's characters inside the occurrences of its most frequent word n-gram (0 when none
     occurs twice)."""
-    words = batch.shared("gopher_words", _Words.of)
+    words = WordNgrams.of(batch)
     starts, codes = words.ngrams(n)
     if not len(codes):
         return words.covered_share(starts, n)
@@ -196,7 +123,7 @@ def top_ngram_share(batch: DocBatch, n: int) -> Scores:
 
 def dup_ngram_share(batch: DocBatch, n: int) -> Scores:
     """Share of the text's characters inside word n-grams that repeat an earlier one (overlaps counted once)."""
-    words = batch.shared("gopher_words", _Words.of)
+    words = WordNgrams.of(batch)
     starts, codes = words.ngrams(n)
     return words.covered_share(starts[~_first_occurrences(codes)], n)
 
