@@ -64,6 +64,9 @@ def test_stopword_count_lists_and_wordfreq():
     # zh: 的, 是 and 在 are among wordfreq's most frequent Chinese words; jieba gives them as words
     assert compute("stopword_count", ["这是我的书，他在家。"], "zh", resources=resources) == [3.0]
     assert compute("stopword_count", [ZH], "xx", resources=resources) == [None]
+    # Norwegian is "no" here, "nb" in wordfreq, whose 8 most frequent words are i, og, er, det, å, på, som, til:
+    # "er", "og", "som", "i" (not "en", the 9th, nor "dette")
+    assert compute("stopword_count", ["Dette er en bok, og som i fjor."], "no", resources=resources) == [4.0]
 
 
 def test_line_and_paragraph_duplicates():

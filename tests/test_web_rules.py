@@ -161,6 +161,8 @@ def test_unigram_logprob():
     assert values("unigram_logprob", ["The cat."]) == [pytest.approx(expected)]
     assert values("unigram_logprob", ["the zzqxv"]) == [pytest.approx((log10_freq("the", "en") - 9) / 2)]
     assert values("unigram_logprob", ["the zzqxv"], floor=-12) == [pytest.approx((log10_freq("the", "en") - 12) / 2)]
+    # Norwegian: "no" here, wordfreq's "nb" list
+    assert values("unigram_logprob", ["og"], lang="no") == [pytest.approx(log10_freq("og", "nb"))]
     # zh: jieba words 我们 去 北京
     zh = sum(log10_freq(w, "zh") for w in ("我们", "去", "北京")) / 3
     assert values("unigram_logprob", ["我们去北京。"], "zh") == [pytest.approx(zh)]

@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow.compute as pc
 from pydantic import Field, field_validator
 
+from data_platform.langcodes import normalize_lang
 from data_platform.rules.base import CountParams, DocBatch, RatioParams, Scores, rule
 from data_platform.text import UNSPACED_LANGS
 
@@ -149,14 +150,15 @@ class StopwordCountParams(CountParams):
 
 @lru_cache(maxsize=4)
 def wordfreq_top(n: int) -> dict[str, frozenset[str]]:
-    """The ``n`` most frequent words of every wordfreq language, holding a letter (so no '00'); wordfreq segments
-    zh with jieba and ja with MeCab, as ``batch.words`` does, so its particles and function words match."""
+    """The ``n`` most frequent words of every wordfreq language (by the project's language code), holding a letter
+    (so no '00'); wordfreq segments zh with jieba and ja with MeCab, as ``batch.words`` does, so its particles and
+    function words match."""
     import wordfreq
 
     lists = {}
-    for lang in sorted(wordfreq.available_languages()):
-        words = [w for w in wordfreq.iter_wordlist(lang) if any(c.isalpha() for c in w)]
-        lists[lang] = frozenset(islice(words, n))
+    for code in sorted(wordfreq.available_languages()):
+        words = [w for w in wordfreq.iter_wordlist(code) if any(c.isalpha() for c in w)]
+        lists[normalize_lang(code) or code] = frozenset(islice(words, n))
         wordfreq.get_frequency_list.cache_clear()  # one language's full list at a time (~100 MB, not ~900 MB)
     return lists
 

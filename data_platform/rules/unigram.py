@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from pydantic import Field
 
+from data_platform.langcodes import normalize_lang
 from data_platform.rules.base import DocBatch, RuleParams, Scores, rule
 
 
@@ -26,9 +27,11 @@ def _log_frequencies(lang: str, wordlist: str) -> dict[str, float] | None:
     """``{word: log10 frequency}`` of ``lang``'s wordfreq list; None when wordfreq has no such list."""
     import wordfreq
 
-    if lang not in wordfreq.available_languages(wordlist):
+    codes = {normalize_lang(c): c for c in wordfreq.available_languages(wordlist)}  # wordfreq's "nb" is "no" here
+    code = codes.get(lang)
+    if code is None:
         return None
-    return {w: math.log10(f) for w, f in wordfreq.get_frequency_dict(lang, wordlist).items()}
+    return {w: math.log10(f) for w, f in wordfreq.get_frequency_dict(code, wordlist).items()}
 
 
 @rule("unigram_logprob", UnigramParams)
