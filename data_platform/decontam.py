@@ -16,10 +16,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from data_platform.text import CJK_CHARS_NO_COMPAT
+from data_platform.text import CJK_CHARS_EXTENDED
 
-# words, with every CJK character its own token (no spaces to split on)
-_TOKEN = re.compile(rf"[{CJK_CHARS_NO_COMPAT}]|[^\W_]+", re.UNICODE)
+# words, with every CJK character its own token (no spaces to split on); a word run never takes CJK characters in
+# (so "時々" is two tokens and "abc東京" three), as KenLM's tokens (models/lm_text.py)
+_TOKEN = re.compile(rf"[{CJK_CHARS_EXTENDED}]|[^\W_{CJK_CHARS_EXTENDED}]+", re.UNICODE)
 _ITEM_FIELDS = ("question", "prompt", "problem", "context", "text", "choices", "options", "answer", "solution")
 
 

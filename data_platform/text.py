@@ -11,6 +11,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from data_platform.langcodes import normalize_lang
+
 # Languages written without spaces between words: words come from a segmenter (jieba, MeCab, see ``raw_tokens``),
 # and word lists match them as substrings. Korean separates words with spaces, so it is not one of them.
 UNSPACED_LANGS = frozenset({"zh", "ja"})
@@ -28,14 +30,12 @@ KANA_EXT = "\u31f0-\u31ff"  # Katakana Phonetic Extensions (small Ainu katakana)
 HANGUL_JAMO = "\u1100-\u11ff\u3130-\u318f"  # Hangul Jamo, Hangul Compatibility Jamo
 HAN_SUPPLEMENTARY = "\U00020000-\U0003134f"  # CJK Unified Ideographs Extensions B to H (planes 2 and 3)
 
-# Three compositions, kept apart because each user's output depends on its own (unifying them changes results):
+# Two compositions, kept apart because each user's output depends on its own (unifying them changes results):
 # the letters of zh/ja/ko text, which line cleaning's phrases treat as CJK at their edges,
 CJK_CHARS = KANA + HAN + HAN_COMPAT + HANGUL
-# the characters decontamination splits one per token: no compatibility ideographs, as it always was (one of them
-# starts a word run there instead, so adding them would change the n-grams of texts holding them),
-CJK_CHARS_NO_COMPAT = KANA + HAN + HANGUL
-# and the characters a KenLM token holds one of (``models/lm_text.py``), the widest: the shipped models were
-# trained on text tokenized with it, while in CJK_CHARS it would let a phrase match next to 々 or a Hangul jamo.
+# and the characters a token holds one of, for KenLM (``models/lm_text.py``) and decontamination, the widest: the
+# shipped models were trained on text tokenized with it, while in CJK_CHARS it would let a phrase match next to 々
+# or a Hangul jamo.
 CJK_CHARS_EXTENDED = CJK_CHARS + HAN_MARKS + KANA_EXT + HANGUL_JAMO + HAN_SUPPLEMENTARY
 # CJK in RE2's syntax (pyarrow compute), by Unicode Script property rather than by block: it also holds the Han
 # marks, half-width katakana, Hangul Jamo, CJK radicals and the supplementary ideographs, but not ー or ・ (script
@@ -88,9 +88,7 @@ def script_lang(text: str) -> str | None:
 
 def word_lang(lang: str | None, text: str) -> str:
     """The language whose word segmentation applies: the document's own, else one guessed from its script."""
-    if lang:
-        return lang.split("_")[0].split("-")[0].lower()
-    return script_lang(text) or "und"
+    return normalize_lang(lang) or script_lang(text) or "und"
 
 
 @lru_cache(maxsize=1)

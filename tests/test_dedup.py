@@ -50,6 +50,13 @@ def test_signatures_equal_datasketch_update_loop():
     assert has.tolist() == [True, True, False]
 
 
+def test_cjk_language_codes_in_any_spelling_get_character_shingles():
+    cfg = MinHashConfig(cjk_ngram=2)
+    # 中文文本: character 2-grams 中文, 文文, 文本 (a word tokenizer would see one token)
+    for lang in ("zh", "zh-Hans", "ZH", "zh_TW", "ko", "ja-JP"):
+        assert sorted(shingles("中文 文本", lang, cfg)) == sorted(s.encode() for s in ("中文", "文文", "文本")), lang
+
+
 @pytest.fixture(scope="module")
 def corpus():
     rng = random.Random(7)

@@ -37,9 +37,12 @@ def test_cjk_chars_leave_out(char):
     assert not _in(T.CJK_CHARS, char)
 
 
-def test_decontamination_class_is_cjk_chars_without_compatibility_ideographs():
-    assert all(_in(T.CJK_CHARS_NO_COMPAT, c) for c in (HAN, KANA, HANGUL))
-    assert not _in(T.CJK_CHARS_NO_COMPAT, COMPAT) and not _in(T.CJK_CHARS_NO_COMPAT, "\ufaff")
+def test_decontamination_tokens_are_cjk_characters_and_words():
+    from data_platform.decontam import tokens
+
+    # 々 and a compatibility ideograph are characters of their own; a Latin run stops at CJK
+    assert tokens("人々は東京へabc東京 Ab_c 12") == ["人", "々", "は", "東", "京", "へ", "abc", "東", "京", "ab", "c", "12"]
+    assert tokens(f"{COMPAT}字 x") == [COMPAT, "字", "x"]
 
 
 @pytest.mark.parametrize("char", [MARK, "〆", "〇", JAMO, "\u1100", EXT_B, "\U0003134f", AINU])

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from data_platform.dedup.config import MinHashConfig, TextNormalization
+from data_platform.langcodes import normalize_lang
 from data_platform.text import CHAR_TOKEN_LANGS
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -39,7 +40,7 @@ def shingles(text: str, lang: str | None, cfg: MinHashConfig) -> list[bytes]:
     """Word n-grams (lower-cased word tokens) or, for zh/ja/ko, character n-grams of the text without spaces.
 
     A text shorter than n yields its whole token sequence as a single shingle; an empty text yields none."""
-    if (lang or "").split("_")[0] in CHAR_TOKEN_LANGS:
+    if normalize_lang(lang) in CHAR_TOKEN_LANGS:  # "zh-Hans", "ZH", "zh_TW" too
         chars = "".join(text.split())
         n = cfg.cjk_ngram
         grams = [chars[i : i + n] for i in range(len(chars) - n + 1)] or ([chars] if chars else [])
