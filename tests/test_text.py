@@ -41,7 +41,8 @@ def test_decontamination_tokens_are_cjk_characters_and_words():
     from data_platform.decontam import tokens
 
     # 々 and a compatibility ideograph are characters of their own; a Latin run stops at CJK
-    assert tokens("人々は東京へabc東京 Ab_c 12") == ["人", "々", "は", "東", "京", "へ", "abc", "東", "京", "ab", "c", "12"]
+    expected = ["人", "々", "は", "東", "京", "へ", "abc", "東", "京", "ab", "c", "12"]
+    assert tokens("人々は東京へabc東京 Ab_c 12") == expected
     assert tokens(f"{COMPAT}字 x") == [COMPAT, "字", "x"]
 
 
