@@ -1,7 +1,9 @@
 """python -m data_platform.rules check RULES.yaml [...] | explain RULES.yaml (--text T | --file F | --id ID --run DIR)
+| calibrate RULES.yaml --reference CLEAN --junk JUNK --out FILE [--html PAGE]
 
 ``check`` runs each rule file's examples through the funnel and exits 1 when one fails, printing the rule values
 and thresholds that decided it. ``explain`` prints every rule's value, threshold and verdict for one document.
+``calibrate`` proposes per-language thresholds from a clean reference and labelled junk (``data_platform.calibrate``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ def _parser() -> argparse.ArgumentParser:
 examples (dp-rules is the same command as python -m data_platform.rules):
   dp-rules check rules/default.yaml
   dp-rules explain rules/default.yaml --text "Home | Login"
-  dp-rules explain rules/default.yaml --id ID --run out/filter""")
+  dp-rules explain rules/default.yaml --id ID --run out/filter
+  dp-rules calibrate rules/default.yaml --reference clean.jsonl.gz --junk junk.jsonl --out calibrated.yaml""")
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("check", help="run the rule files' examples; exit 1 on a failure")
     c.add_argument("rules", nargs="+", type=Path)
@@ -30,7 +33,37 @@ examples (dp-rules is the same command as python -m data_platform.rules):
     e.add_argument("--run", type=Path, help="a filter run's output folder (kept/ and dropped/)")
     e.add_argument("--lang", help="the document's declared language")
     e.add_argument("--source", help="the document's source (selects source overrides)")
+    _calibrate_parser(sub)
     return p
+
+
+def _calibrate_parser(sub) -> None:
+    k = sub.add_parser("calibrate", help="per-language thresholds at quantiles of a clean reference")
+    k.add_argument("rules", type=Path)
+    k.add_argument("--reference", nargs="+", required=True, help="clean documents: JSON Lines / parquet files or "
+                   "folders, each document with its declared lang")
+    k.add_argument("--junk", nargs="+", required=True, help="labelled junk documents, same formats")
+    k.add_argument("--out", type=Path, required=True, help="the YAML block to write (languages: ...)")
+    k.add_argument("--html", type=Path, help="also write a page with the distributions and bounds")
+    k.add_argument("--quantile", type=_quantile, default=0.01,
+                   help="share of reference each bound drops: min at Q, max at 1-Q (default 0.01)")
+    k.add_argument("--min-docs", type=_positive, default=30,
+                   help="fewer reference documents in a language: skipped with a warning (default 30)")
+    k.add_argument("--langs", nargs="+", help="calibrate only these languages")
+
+
+def _quantile(text: str) -> float:
+    q = float(text)
+    if not 0 < q < 0.5:
+        raise argparse.ArgumentTypeError(f"{text}: a quantile between 0 and 0.5, e.g. 0.01")
+    return q
+
+
+def _positive(text: str) -> int:
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text}: at least 1")
+    return n
 
 
 def _check(paths: list[Path], console) -> int:
@@ -68,6 +101,24 @@ def _explain(args, console) -> int:
     return 0
 
 
+def _calibrate(args, console) -> int:
+    from data_platform.calibrate import calibrate, summary_table, to_yaml
+    from data_platform.config import load_rules
+    from data_platform.report.calibration_page import render_page
+
+    cal = calibrate(load_rules(args.rules), args.reference, args.junk, args.quantile, args.min_docs, args.langs,
+                    warn=lambda message: print(f"warning: {message}", file=sys.stderr))
+    args.out.write_text(to_yaml(cal), encoding="utf-8")
+    if args.html:
+        args.html.write_text(render_page(cal), encoding="utf-8")
+    console.print(summary_table(cal))
+    console.print(f"wrote {args.out}" + (f" and {args.html}" if args.html else ""))
+    return 0
+
+
+COMMANDS = {"check": lambda args, console: _check(args.rules, console), "explain": _explain, "calibrate": _calibrate}
+
+
 def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
 
@@ -77,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     console = Console(width=max(120, Console().width))
     try:
-        return _check(args.rules, console) if args.command == "check" else _explain(args, console)
+        return COMMANDS[args.command](args, console)
     except (ConfigError, LookupError, ValueError, OSError) as err:
         return error(err)
 
