@@ -19,7 +19,8 @@ from data_platform.text import UNSPACED_LANGS
 class StopwordParams(RatioParams):
     wordlist: str = Field(
         "stopwordsiso",
-        description="'stopwordsiso' (the package's lists) or a folder of <lang>.txt files, relative to the rule file",
+        description="'stopwordsiso' (the package's large retrieval lists) or a folder of <lang>.txt files, relative "
+        "to the rule file (rules/wordlists/stopwords: closed-class lists, scripts/build_stopwords.py)",
     )
 
 
