@@ -39,6 +39,8 @@ from pathlib import Path
 
 import yaml
 
+from data_platform.langcodes import normalize_lang
+
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = ROOT / "rules" / "wordlists" / "stopwords"
 CJK_SEGMENTED = frozenset({"zh", "ja"})
@@ -182,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         except (ValueError, KeyError, TypeError) as exc:
             print(f"error: {config_path}: {lang}: {exc}", file=sys.stderr)
             return 2
-        path, text = FOLDER / f"{lang}.txt", render(built)
+        path, text = FOLDER / f"{normalize_lang(lang)}.txt", render(built)  # nb -> no.txt, the project's code
         if args.check:
             if not path.is_file() or path.read_text(encoding="utf-8") != text:
                 stale.append(path.name)

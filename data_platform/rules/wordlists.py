@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from data_platform.langcodes import normalize_lang
 from data_platform.rules.base import DocBatch, RatioParams, Scores, rule
 from data_platform.text import UNSPACED_LANGS
 
@@ -44,8 +45,13 @@ def load_stopwords(spec: str, base: Path) -> dict[str, frozenset[str]]:
     if spec == "stopwordsiso":
         import stopwordsiso
 
-        return {lang: frozenset(stopwordsiso.stopwords(lang)) for lang in sorted(stopwordsiso.langs())}
-    return {p.stem: read_wordlist(p) for p in sorted(_folder(base, spec).glob("*.txt"))}
+        return {_code(lang): frozenset(stopwordsiso.stopwords(lang)) for lang in sorted(stopwordsiso.langs())}
+    return {_code(p.stem): read_wordlist(p) for p in sorted(_folder(base, spec).glob("*.txt"))}
+
+
+def _code(name: str) -> str:
+    """A list's language as the project writes it: ``nb.txt`` serves Norwegian documents (``no``)."""
+    return normalize_lang(name) or name
 
 
 def _folder(base: Path, spec: str) -> Path:
