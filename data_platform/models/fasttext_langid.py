@@ -45,13 +45,23 @@ def load(path: str):
 
 
 def predict(texts: list[str], path: str, k: int) -> list[list[tuple[str, float]]]:
-    """Top-``k`` (language, probability) per text; newlines become spaces, as fastText reads one line."""
+    """Top-``k`` (language, probability) per text, most probable first; newlines become spaces, as fastText
+    reads one line."""
     model = load(path)
     # fasttext-wheel's Python predict() breaks with numpy 2 (the str form raises; the list form repeats the top
     # probability for every label), so the C++ predictor is called directly: it returns (probability, label).
     out = []
     for text in texts:
         line = text.replace("\n", " ").replace("\r", " ") + "\n"
-        pairs = model.f.predict(line, k, 0.0, "replace")
-        out.append([(normalize_lang(label) or "und", min(1.0, prob)) for prob, label in pairs])
+        out.append(merge_labels(model.f.predict(line, k, 0.0, "replace")))
     return out
+
+
+def merge_labels(pairs: list[tuple[float, str]]) -> list[tuple[str, float]]:
+    """Model labels that normalise to one code (lid.176's ``no`` and ``nn`` are both ``no``) become one entry
+    holding their summed probability, most probable first."""
+    merged: dict[str, float] = {}
+    for prob, label in pairs:
+        code = normalize_lang(label) or "und"
+        merged[code] = merged.get(code, 0.0) + prob
+    return sorted(((code, min(1.0, p)) for code, p in merged.items()), key=lambda cp: -cp[1])
