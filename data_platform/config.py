@@ -21,6 +21,7 @@ from data_platform.clean.pii import PiiConfig
 from data_platform.clean.urls import UrlFilter, UrlFilterConfig
 from data_platform.decontam import DecontamConfig, load_index
 from data_platform.dedup.config import DedupConfig
+from data_platform.langcodes import normalize_lang
 from data_platform.rules import REGISTRY, RuleParams
 from data_platform.schema import PRE_RULE_REASONS
 from data_platform.semantic.config import EmbedConfig, SemDedupConfig
@@ -122,13 +123,23 @@ class RuleFile(_Section):
     examples: list[Example] = []
     examples_file: str | None = Field(None, description="YAML list of examples, relative to the rule file")
 
-    @field_validator("languages")
+    @field_validator("languages", mode="before")
     @classmethod
-    def _lang_codes(cls, v: dict[str, Any]) -> dict[str, Any]:
-        for code in v:
-            if not re.fullmatch(r"[a-z]{2,3}([_-][A-Za-z]+)?", code):
+    def _lang_codes(cls, v: Any) -> Any:
+        """Language blocks under the codes documents carry (``nb`` and ``nn`` are ``no``, ``zh-CN`` is ``zh``)."""
+        if not isinstance(v, dict):
+            return v
+        out: dict[str, Any] = {}
+        for code, block in v.items():
+            if isinstance(code, bool):  # YAML 1.1 reads an unquoted no (Norwegian) as false
+                raise ValueError(f"{str(code).lower()!r} is read as a boolean: write Norwegian as 'no' (quoted)")
+            if not isinstance(code, str) or not re.fullmatch(r"[a-z]{2,3}([_-][A-Za-z]+)?", code):
                 raise ValueError(f"{code!r} is not a language code such as 'en' or 'zh'")
-        return v
+            lang = normalize_lang(code) or code
+            if lang in out:
+                raise ValueError(f"{code!r} and another block are both language {lang!r}: merge them")
+            out[lang] = block
+        return out
 
 
 @dataclass(frozen=True)

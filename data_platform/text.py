@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import string
+import unicodedata
 from functools import lru_cache
 
 import emoji
@@ -62,7 +63,10 @@ SPECIAL_CHARS: frozenset[str] = frozenset(
     + "".join(e for e in emoji.EMOJI_DATA if len(e) == 1)
 )
 _DELETE_SPECIAL = {ord(c): None for c in SPECIAL_CHARS}
-_STRIP_CHARS = "".join(sorted(SPECIAL_CHARS))
+# What ``words`` strips from token edges: the special characters except letters and combining marks. ROOTS'
+# list holds some (一 上 士 ン ッ ツ シ ー, ø ı π Г ه, Devanagari and Bengali vowel signs), and stripping them cut
+# words of zh, ja, da/no, tr, ru, fa and hi ("一个" -> "个", "altı" -> "alt"); special_char_ratio still counts them.
+_STRIP_CHARS = "".join(sorted(c for c in SPECIAL_CHARS if unicodedata.category(c)[0] not in "LM"))
 
 _HAN = re.compile(f"[{HAN}{HAN_COMPAT}]")
 _KANA = re.compile(f"[{KANA}]")

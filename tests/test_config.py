@@ -154,3 +154,13 @@ def test_ship_files_ships_exactly_the_declared_files(ruleset):
     assert shipped["stopword_ratio"] == ruleset.resources["stopword_ratio"]  # word lists travel in the rule set
     assert shipped["langid"]["top_k"] == ruleset.resources["langid"]["top_k"]
     assert local_path(models["en"]) == models["en"]  # unshipped paths are used as they are
+
+
+def test_language_blocks_take_the_documents_codes(tmp_path):
+    # a Bokmål block (nb) applies to documents detected as 'no'; zh-CN to 'zh'
+    rs = load_rules(write(tmp_path, BASE + "languages:\n  nb: {word_count: {min: 7}}\n  zh-CN: {word_count: {min: 3}}\n"))
+    assert dict(rs.resolve("no", "web").rules)["word_count"].min == 7
+    assert dict(rs.resolve("zh", "web").rules)["word_count"].min == 3
+    assert "both language 'no'" in error_of(tmp_path, BASE + "languages:\n  nb: {}\n  nn: {}\n")
+    # YAML 1.1 reads an unquoted no as false
+    assert "write Norwegian as 'no' (quoted)" in error_of(tmp_path, BASE + "languages:\n  no: {}\n")

@@ -134,11 +134,12 @@ def test_stopword_ratio_equals_the_roots_definition(lists, lang, text, expected)
 
 def test_zh_segmentation_differs_from_roots_but_the_ratio_definition_is_the_same(lists):
     # ROOTS split zh with a sentencepiece model and added word bigrams; the project uses jieba words. jieba gives
-    # 我们 的 书 在 桌子 上; 上 is one of ROOTS' special characters, so it strips to nothing: 5 words,
-    # stopwords 我们 的 在 -> 3 / 5. The same definition over those words gives the same value.
+    # 我们 的 书 在 桌子 上: 6 words, stopwords 我们 的 在 上 -> 4 / 6. 上 is one of ROOTS' special characters,
+    # which ROOTS strips from word edges (to nothing here: 5 words, 3 / 5); the project strips no letters.
     text = "我们的书在桌子上。"
-    assert ratio([text], "zh", lists["zh"]) == [pytest.approx(3 / 5)]
+    assert ratio([text], "zh", lists["zh"]) == [pytest.approx(4 / 6)]
     assert roots_stopword_ratio("我们 的 书 在 桌子 上 。", lists["zh"]) == pytest.approx(3 / 5)
+    assert roots_stopword_ratio("我们 的 书 在 桌子 。", lists["zh"]) == pytest.approx(3 / 5)
     # ROOTS' whitespace split would see one word, which is no stopword
     assert roots_stopword_ratio(text, lists["zh"]) == 0.0
 

@@ -81,3 +81,11 @@ def test_script_lang_uses_han_and_kana_blocks():
 def test_words_of_unspaced_languages_need_a_letter_or_digit():
     assert T.words("今天 ※ 天气", "zh") == ["今天", "天气"]
     assert T.words("hello ※ world", "en") == ["hello", "※", "world"]
+
+
+def test_words_keep_letters_that_roots_lists_as_special():
+    # 一 上 ン ø ı Г ه are in ROOTS' special characters; stripped from word edges they cut real words
+    assert T.words("一个人上班。", "zh") == ["一个", "人", "上班"]
+    assert T.words("ワインとパン", "ja") == ["ワイン", "と", "パン"]
+    assert T.words("Где sø altı خانه «quoted», 12", "en") == ["где", "sø", "altı", "خانه", "quoted"]
+    assert T.count_special("一上ン") == 3  # special_char_ratio still counts them, as ROOTS does
