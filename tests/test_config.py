@@ -158,7 +158,8 @@ def test_ship_files_ships_exactly_the_declared_files(ruleset):
 
 def test_language_blocks_take_the_documents_codes(tmp_path):
     # a Bokmål block (nb) applies to documents detected as 'no'; zh-CN to 'zh'
-    rs = load_rules(write(tmp_path, BASE + "languages:\n  nb: {word_count: {min: 7}}\n  zh-CN: {word_count: {min: 3}}\n"))
+    blocks = "languages:\n  nb: {word_count: {min: 7}}\n  zh-CN: {word_count: {min: 3}}\n"
+    rs = load_rules(write(tmp_path, BASE + blocks))
     assert dict(rs.resolve("no", "web").rules)["word_count"].min == 7
     assert dict(rs.resolve("zh", "web").rules)["word_count"].min == 3
     assert "both language 'no'" in error_of(tmp_path, BASE + "languages:\n  nb: {}\n  nn: {}\n")
