@@ -49,7 +49,19 @@ class Values:
     label: str
     docs: dict[str, list[Doc]] = field(default_factory=lambda: defaultdict(list))
     bounds: dict[str, dict[str, dict[str, float]]] = field(default_factory=lambda: defaultdict(dict))
+    enforced: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # rules in drop mode, per lang
     unreached: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How bounds are proposed: the quantile, which languages, which rules, and whether a bound may tighten."""
+
+    quantile: float = 0.01
+    min_docs: int = 30
+    langs: list[str] | None = None
+    enforced_only: bool = False  # only rules in drop mode (the bounds that decide what is kept)
+    never_tighten: bool = False  # a bound of the file more lenient than the quantile stays (published values)
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,7 @@ class Proposal:
     dropped: int
     caught: int
     note: str | None = None
+    at_quantile: dict[str, float] = field(default_factory=dict)  # the quantile bounds, before never_tighten
 
 
 @dataclass(frozen=True)
@@ -74,13 +87,16 @@ class Calibration:
     """Everything the YAML block, the summary table and the HTML page show."""
 
     rules_path: str
-    quantile: float
+    policy: Policy
     languages: list[str]
     proposals: list[Proposal]
     together: dict[str, tuple[int, int, int, int]]  # lang -> (reference dropped, n, junk caught, n)
     reference: Values
     junk: Values
-    min_docs: int
+
+    @property
+    def quantile(self) -> float:
+        return self.policy.quantile
 
 
 def input_files(paths: list[str]) -> list[Path]:
@@ -158,6 +174,8 @@ def _add_batch(out: Values, batch: pa.RecordBatch, ruleset: RuleSet) -> None:
         values = RuleValues(members, lang, ruleset)
         docs: list[Doc] = [{} for _ in members]
         for name, params in ruleset.resolve(lang, source).rules:
+            if params.mode == "drop":
+                out.enforced[lang].add(name)
             current = out.bounds[lang].setdefault(name, {})
             for k in BOUNDS:
                 if getattr(params, k) is not None:
@@ -178,16 +196,20 @@ def fails(value: float | None, bounds: dict[str, float]) -> bool:
 
 
 def propose(lang: str, rule: str, current: dict[str, float], reference: list[float | None],
-            junk: list[float | None], q: float) -> Proposal:
-    """Bounds at the Q (min) and 1-Q (max) quantiles of the reference values, rounded, with their effect."""
+            junk: list[float | None], q: float, never_tighten: bool = False) -> Proposal:
+    """Bounds at the Q (min) and 1-Q (max) quantiles of the reference values, rounded, with their effect; with
+    ``never_tighten`` a bound of the file that is already more lenient is kept."""
     known = np.array([v for v in reference if v is not None], dtype=np.float64)
     note = ("no min or max in the rule file" if not current else
             "no value in this language" if known.size == 0 else None)
-    bounds = {} if note else {k: round_sig(float(np.quantile(known, q if k == "min" else 1 - q)))
-                              for k in BOUNDS if k in current}
+    at_q = {} if note else {k: round_sig(float(np.quantile(known, q if k == "min" else 1 - q)))
+                            for k in BOUNDS if k in current}
+    bounds = ({k: min(v, current[k]) if k == "min" else max(v, current[k]) for k, v in at_q.items()}
+              if never_tighten else at_q)
     ordered = {k: current[k] for k in BOUNDS if k in current}
     dropped, caught = sum(fails(v, bounds) for v in reference), sum(fails(v, bounds) for v in junk)
-    return Proposal(lang, rule, ordered, bounds, len(reference), int(known.size), len(junk), dropped, caught, note)
+    return Proposal(lang, rule, ordered, bounds, len(reference), int(known.size), len(junk), dropped, caught, note,
+                    at_q)
 
 
 def select_languages(reference: Values, min_docs: int, langs: list[str] | None, warn: Warn) -> list[str]:
@@ -207,26 +229,26 @@ def select_languages(reference: Values, min_docs: int, langs: list[str] | None, 
     return kept
 
 
-def calibrate(ruleset: RuleSet, reference: list[str], junk: list[str], quantile: float, min_docs: int,
-              langs: list[str] | None, warn: Warn) -> Calibration:
+def calibrate(ruleset: RuleSet, reference: list[str], junk: list[str], policy: Policy, warn: Warn) -> Calibration:
     """Values on both inputs, the languages to calibrate, one proposal per (language, enabled rule)."""
     ref, bad = compute_values(reference, ruleset), compute_values(junk, ruleset)
     for v in (ref, bad):
         if v.unreached:
             shown = ", ".join(f"{k} {n}" for k, n in sorted(v.unreached.items()))
             warn(f"{v.label}: {v.unreached.total()} documents did not reach the rules ({shown})")
-    languages = select_languages(ref, min_docs, langs, warn)
+    languages = select_languages(ref, policy.min_docs, policy.langs, warn)
     if ignored := sorted(set(bad.docs) - set(languages)):
         warn(f"{bad.label}: junk in languages not calibrated, ignored: "
              + ", ".join(f"{k} {len(bad.docs[k])}" for k in ignored))
     proposals, together = [], {}
     for lang in languages:
         ref_docs, junk_docs = ref.docs[lang], bad.docs.get(lang, [])
-        props = [propose(lang, rule, current, [d.get(rule) for d in ref_docs], [d.get(rule) for d in junk_docs],
-                         quantile) for rule, current in sorted(ref.bounds[lang].items())]
+        rules = sorted(r for r in ref.bounds[lang] if not policy.enforced_only or r in ref.enforced[lang])
+        props = [propose(lang, rule, ref.bounds[lang][rule], [d.get(rule) for d in ref_docs],
+                         [d.get(rule) for d in junk_docs], policy.quantile, policy.never_tighten) for rule in rules]
         proposals += props
         together[lang] = (_any_fails(ref_docs, props), len(ref_docs), _any_fails(junk_docs, props), len(junk_docs))
-    return Calibration(ruleset.path, quantile, languages, proposals, together, ref, bad, min_docs)
+    return Calibration(ruleset.path, policy, languages, proposals, together, ref, bad)
 
 
 def _any_fails(docs: list[Doc], props: list[Proposal]) -> int:
@@ -249,7 +271,9 @@ def _yaml_float(x: float) -> str:
 
 def describe(p: Proposal, q: float) -> str:
     """``word_count min at q=0.01 (file: 1): drops 1.0% (1 of 100) of reference, catches ...``."""
-    at = ", ".join(f"{k} at q={q if k == 'min' else 1 - q:g}" for k in p.bounds)
+    at = ", ".join(f"{k} at q={q if k == 'min' else 1 - q:g}" if v == p.at_quantile[k]
+                   else f"{k} kept (q={q if k == 'min' else 1 - q:g} gives {v_q:g})"
+                   for k, v in p.bounds.items() for v_q in [p.at_quantile[k]])
     was = ", ".join(f"{k} {v:g}" for k, v in p.current.items())
     valued = f", {p.n_reference - p.n_valued} without a value" if p.n_valued < p.n_reference else ""
     return (f"{p.rule} {at} (file: {was}): {_effect('drops', p.dropped, p.n_reference, 'reference')}{valued}, "
@@ -260,11 +284,14 @@ def to_yaml(cal: Calibration) -> str:
     """The ``languages:`` block to merge into the rule file, every choice explained in comments."""
     lines = [f"# Thresholds calibrated for {cal.rules_path}",
              f"# reference: {cal.reference.label}", f"# junk: {cal.junk.label}",
-             f"# languages with at least {cal.min_docs} reference documents reaching the rules.",
+             f"# languages with at least {cal.policy.min_docs} reference documents reaching the rules"
+             + ("; rules in drop mode only" if cal.policy.enforced_only else "") + ".",
              f"# min = the {cal.quantile:g} quantile, max = the {1 - cal.quantile:g} quantile of each language's "
              "reference values (numpy linear),",
              f"# rounded to {SIG_DIGITS} significant digits; shares are for the rounded bounds, over the "
              "documents that reach the rules.",
+             *(["# never tighter than the rule file: where its bound is more lenient, it stays."]
+               if cal.policy.never_tighten else []),
              "# Merge into the rule file's `languages:` section.",
              "languages:" + ("" if cal.languages else " {}")]
     for lang in cal.languages:

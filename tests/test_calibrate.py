@@ -101,6 +101,21 @@ def test_comments_give_drop_and_catch_shares(corpus):
     assert text.count("# not proposed: special_char_ratio (no min or max in the rule file)") == 2
 
 
+def test_enforced_only_and_never_tighten(corpus):
+    tmp, args = corpus
+    # enforced only: the tag-mode ratio gets no proposal; word_count as before (en 19..91, fr min 6)
+    got = run([*args, "--enforced-only"], tmp / "enf.yaml")
+    assert got == {"languages": {"en": {"word_count": {"min": 19.0, "max": 91.0}}, "fr": {"word_count": {"min": 6.0}}}}
+    # never tighten: the file's min 1 and max 100000 are more lenient than 19 / 91 (and fr's 6), so they stay;
+    # the ratio's max 0.5 is stricter than the quantile 0.81 (0.625 in fr), so it moves there
+    got = run([*args, "--never-tighten"], tmp / "loose.yaml")
+    assert got == {"languages": {
+        "en": {"word_count": {"min": 1.0, "max": 100000.0}, "digit_punct_line_ratio": {"max": 0.81}},
+        "fr": {"word_count": {"min": 1.0}, "digit_punct_line_ratio": {"max": 0.625}}}}
+    text = (tmp / "loose.yaml").read_text()
+    assert "# word_count min kept (q=0.1 gives 19), max kept (q=0.9 gives 91) (file: min 1, max 100000)" in text
+
+
 def test_output_is_byte_identical_across_runs(corpus):
     tmp, args = corpus
     run(args, tmp / "a.yaml", tmp / "a.html")

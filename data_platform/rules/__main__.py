@@ -50,6 +50,9 @@ def _calibrate_parser(sub) -> None:
     k.add_argument("--min-docs", type=_positive, default=30,
                    help="fewer reference documents in a language: skipped with a warning (default 30)")
     k.add_argument("--langs", nargs="+", help="calibrate only these languages")
+    k.add_argument("--enforced-only", action="store_true", help="propose bounds only for rules in drop mode")
+    k.add_argument("--never-tighten", action="store_true",
+                   help="keep a bound of the rule file that is more lenient than the quantile (e.g. published ones)")
 
 
 def _quantile(text: str) -> float:
@@ -102,11 +105,12 @@ def _explain(args, console) -> int:
 
 
 def _calibrate(args, console) -> int:
-    from data_platform.calibrate import calibrate, summary_table, to_yaml
+    from data_platform.calibrate import Policy, calibrate, summary_table, to_yaml
     from data_platform.config import load_rules
     from data_platform.report.calibration_page import render_page
 
-    cal = calibrate(load_rules(args.rules), args.reference, args.junk, args.quantile, args.min_docs, args.langs,
+    policy = Policy(args.quantile, args.min_docs, args.langs, args.enforced_only, args.never_tighten)
+    cal = calibrate(load_rules(args.rules), args.reference, args.junk, policy,
                     warn=lambda message: print(f"warning: {message}", file=sys.stderr))
     args.out.write_text(to_yaml(cal), encoding="utf-8")
     if args.html:
