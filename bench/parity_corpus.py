@@ -37,7 +37,8 @@ from data_platform.io.records import decode_html
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
-from build_sample import detect_licence, download_debs, find_deb, run  # noqa: E402  (scripts/ is not a package)
+from build_sample import download_debs, find_deb  # noqa: E402  (scripts/ is not a package)
+from debian_text import sections, unpack  # noqa: E402
 
 CORPUS_VERSION = "1"
 SEED = 20261201
@@ -96,13 +97,8 @@ def _build_fresh(cache: Path) -> tuple[list[dict], list[Package]]:
     docs: list[dict] = []
     pkgs: list[Package] = []
     for name in names:
-        deb = find_deb(debs, name)
-        root = unpacked / name
-        root.mkdir(parents=True, exist_ok=True)
-        run(["dpkg", "-x", str(deb), str(root)])
-        version = run(["dpkg-deb", "-f", str(deb), "Version"]).strip()
-        copyright_file = root / "usr/share/doc" / name / "copyright"
-        licence = LICENCES.get(name) or detect_licence(copyright_file.read_text(encoding="utf-8", errors="replace"))
+        pkg = unpack(find_deb(debs, name), name, unpacked, LICENCES.get(name))
+        root, version, licence = pkg.root, pkg.version, pkg.licence
         kind = "gcide" if name == GCIDE else "wordnet" if name == WORDNET else "html"
         texts = _gcide_docs(root) if kind == "gcide" else _wordnet_docs(root) if kind == "wordnet" else \
             _html_docs(root, HTML_PACKAGES[name])
@@ -125,27 +121,11 @@ def _html_docs(root: Path, limit: int) -> list[tuple[str, str]]:
         if got.text is None or len(got.text) < MIN_CHARS:
             continue
         rel = path.relative_to(root / "usr/share").as_posix()
-        sections = _sections(got.text)
-        out += [(rel if len(sections) == 1 else f"{rel}#{i}", s) for i, s in enumerate(sections)]
+        parts = sections(got.text, MAX_CHARS, SECTION_CHARS, MIN_CHARS)
+        out += [(rel if len(parts) == 1 else f"{rel}#{i}", s) for i, s in enumerate(parts)]
         if len(out) >= limit:
             break
     return sorted(out[:limit])
-
-
-def _sections(text: str) -> list[str]:
-    """The text itself, or for a text over ``MAX_CHARS`` consecutive runs of whole lines of ~``SECTION_CHARS``."""
-    if len(text) <= MAX_CHARS:
-        return [text]
-    sections, current, size = [], [], 0
-    for line in text.split("\n"):
-        current.append(line)
-        size += len(line) + 1
-        if size >= SECTION_CHARS:
-            sections.append("\n".join(current).strip())
-            current, size = [], 0
-    if current:
-        sections.append("\n".join(current).strip())
-    return [s for s in sections if len(s) >= MIN_CHARS]
 
 
 def _dictd_number(digits: str) -> int:
