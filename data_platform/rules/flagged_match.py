@@ -80,10 +80,12 @@ def _rarest(words: list[str], lang: str | None) -> str:
     """The entry's least frequent word by wordfreq in ``lang`` (else English), the longest where it cannot say."""
     import wordfreq
 
+    codes = ([_WORDFREQ_CODE.get(lang, lang)] if lang else []) + ["en"]
+
     def freq(w: str) -> float:
-        for code in (_WORDFREQ_CODE.get(lang or "", lang), "en"):
+        for code in codes:
             try:
-                return wordfreq.word_frequency(w, code) if code else 0.0
+                return wordfreq.word_frequency(w, code)
             except (LookupError, ImportError, ValueError):
                 continue
         return 0.0
