@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field
 
 from data_platform.langcodes import normalize_lang
 from data_platform.rules.base import DocBatch, RatioParams, Scores, rule
-from data_platform.text import UNSPACED_LANGS
+from data_platform.rules.flagged_match import FLAGGED_PRIORITY, FlaggedMatcher
 
 
 class StopwordParams(RatioParams):
@@ -26,12 +27,17 @@ class StopwordParams(RatioParams):
 
 
 class FlaggedParams(RatioParams):
+    """``max`` bounds the share of all flagged words (the selected categories together, ROOTS' value);
+    ``max_by_category`` bounds each category's own share (a failure drops the document through ``Scores.failed``)."""
+
     wordlists: str = Field("wordlists/flagged",
                            description="folder of <lang>/<category>.txt, relative to the rule file")
     categories: list[str] = Field(
-        default_factory=lambda: ["political", "porn", "violence", "gambling"],
-        description="categories in priority order: a document is labelled with the first one it hits",
+        default_factory=lambda: list(FLAGGED_PRIORITY),
+        description="categories counted, in priority order: the detail names the first failing (else hit) one",
     )
+    max_by_category: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=dict, description="the highest share of words of one category a document may have")
 
 
 def read_wordlist(path: Path) -> frozenset[str]:
@@ -75,9 +81,11 @@ def stopword_lists(params: list[StopwordParams], base: Path) -> dict[str, dict[s
     return {spec: load_stopwords(spec, base) for spec in {p.wordlist for p in params}}
 
 
-def flagged_lists(params: list[FlaggedParams], base: Path) -> dict[str, dict[str, dict[str, frozenset[str]]]]:
-    """``{wordlists: {lang: {category: words}}}`` for every ``wordlists`` folder the rule file names."""
-    return {spec: load_flagged(spec, base) for spec in {p.wordlists for p in params}}
+def flagged_lists(params: list[FlaggedParams], base: Path) -> dict[str, dict[str, FlaggedMatcher]]:
+    """``{wordlists: {lang: matcher}}`` for every ``wordlists`` folder the rule file names: the lookup structures
+    are built once here, on the driver, and travel to the executors with the rule set."""
+    return {spec: {lang: FlaggedMatcher(lists, lang) for lang, lists in load_flagged(spec, base).items()}
+            for spec in {p.wordlists for p in params}}
 
 
 @rule("stopword_ratio", StopwordParams, load=stopword_lists)
@@ -90,42 +98,58 @@ def stopword_ratio(batch: DocBatch, params: StopwordParams) -> Scores:
     return Scores([sum(w in stop for w in ws) / len(ws) if ws else 0.0 for ws in batch.words])
 
 
-def _flag_hits(text: str, words: list[str], lists: dict[str, frozenset[str]], cjk: bool) -> Counter:
-    """Flagged occurrences per (category, word): substring counts for CJK, whole-word matches elsewhere."""
-    hits: Counter = Counter()
-    if cjk:
-        lowered = text.lower()
-        for category, flagged in lists.items():
-            for w in flagged:
-                if (c := lowered.count(w)) > 0:
-                    hits[(category, w)] += c
-        return hits
-    category_of = {w: cat for cat, flagged in reversed(list(lists.items())) for w in flagged}
-    for w in words:
-        if w in category_of:
-            hits[(category_of[w], w)] += 1
-    return hits
-
-
 @rule("flagged_word_ratio", FlaggedParams, load=flagged_lists)
 def flagged_word_ratio(batch: DocBatch, params: FlaggedParams) -> Scores:
-    """Share of words on the flagged lists; the detail names the highest-priority category hit and the words."""
-    by_lang = batch.resources.get("flagged_word_ratio", {}).get(params.wordlists, {})
-    lists = {c: by_lang.get(batch.lang, {}).get(c, frozenset()) for c in params.categories}
-    if not any(lists.values()):
+    """Share of words on the flagged lists (ROOTS' flagged-word ratio) with per-category bounds; the detail names
+    the highest-priority failing category, else the highest-priority one hit, and the words."""
+    found = batch.resources.get("flagged_word_ratio", {}).get(params.wordlists, {}).get(batch.lang)
+    matcher = FlaggedMatcher(found, batch.lang) if isinstance(found, dict) else found  # plain lists (tests)
+    if matcher is None or not set(params.categories) & matcher.categories:
         note = f"no flagged-word list for language {batch.lang!r}"
         return Scores([None] * len(batch), [note] * len(batch))
-    values, details = [], []
-    for text, ws in zip(batch.pytexts, batch.words, strict=True):
-        hits = _flag_hits(text, ws, lists, batch.lang in UNSPACED_LANGS)
+    wanted = frozenset(params.categories)
+    values: list[float | None] = []
+    details: list[str | None] = []
+    failed: list[bool] = []
+    unspaced = matcher.unspaced_candidates(batch.texts)
+    for text, ws, maybe in zip(batch.pytexts, batch.words, unspaced, strict=True):
+        hits = _flag_hits(matcher, text, ws, bool(maybe), wanted)
         values.append(min(1.0, sum(hits.values()) / len(ws)) if ws else 0.0)
-        details.append(_describe_hits(hits, params.categories))
-    return Scores(values, details)
+        over = _failing(hits, len(ws), params)
+        failed.append(bool(over))
+        details.append(_describe_hits(hits, params, over, len(ws)))
+    return Scores(values, details, failed)
 
 
-def _describe_hits(hits: Counter, priority: list[str]) -> str | None:
+def _flag_hits(matcher: FlaggedMatcher, text: str, words: list[str], unspaced: bool,
+               wanted: frozenset[str]) -> Counter:
+    """Flagged occurrences per (category, entry), only of the ``wanted`` categories."""
+    return Counter({k: n for k, n in matcher.hits(text, words, unspaced).items() if k[0] in wanted})
+
+
+def _failing(hits: Counter, n_words: int, params: FlaggedParams) -> list[str]:
+    """The categories whose share of the words exceeds their ``max_by_category``, in priority order."""
+    by_cat = _per_category(hits)
+    bounds = params.max_by_category
+    return [c for c in params.categories if c in bounds and n_words and by_cat[c] / n_words > bounds[c]]
+
+
+def _per_category(hits: Counter) -> Counter:
+    by_cat: Counter = Counter()
+    for (category, _), n in hits.items():
+        by_cat[category] += n
+    return by_cat
+
+
+def _describe_hits(hits: Counter, params: FlaggedParams, over: list[str], n_words: int) -> str | None:
+    """``category=porn; xxx×2, porn×1; porn 0.0300 > 0.005``: the first failing category (else the first hit in
+    priority order), up to five words with that category's first, and each failing category's share."""
     if not hits:
         return None
-    top = next(c for c in priority if any(cat == c for cat, _ in hits))
-    words = ", ".join(f"{w}×{n}" for (_, w), n in hits.most_common(5))
-    return f"category={top}; {words}"
+    rank = {c: i for i, c in enumerate(params.categories)}
+    top = over[0] if over else min((cat for cat, _ in hits), key=rank.__getitem__)
+    ordered = sorted(hits.items(), key=lambda kv: (kv[0][0] != top, rank[kv[0][0]], -kv[1], kv[0][1]))
+    words = ", ".join(f"{w}×{n}" for (_, w), n in ordered[:5])
+    by_cat = _per_category(hits)
+    shares = "; ".join(f"{c} {by_cat[c] / n_words:.4f} > {params.max_by_category[c]}" for c in over)
+    return f"category={top}; {words}" + (f"; {shares}" if shares else "")
