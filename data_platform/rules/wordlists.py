@@ -70,7 +70,7 @@ def _folder(base: Path, spec: str) -> Path:
 def load_flagged(spec: str, base: Path) -> dict[str, dict[str, frozenset[str]]]:
     """``{lang: {category: words}}`` from ``<folder>/<lang>/<category>.txt``."""
     return {
-        lang_dir.name: {p.stem: read_wordlist(p) for p in sorted(lang_dir.glob("*.txt"))}
+        _code(lang_dir.name): {p.stem: read_wordlist(p) for p in sorted(lang_dir.glob("*.txt"))}
         for lang_dir in sorted(_folder(base, spec).iterdir())
         if lang_dir.is_dir()
     }
