@@ -62,6 +62,7 @@ class Policy:
     langs: list[str] | None = None
     enforced_only: bool = False  # only rules in drop mode (the bounds that decide what is kept)
     never_tighten: bool = False  # a bound of the file more lenient than the quantile stays (published values)
+    where: dict[str, str] = field(default_factory=dict)  # only documents whose meta has these values (a split)
 
 
 @dataclass(frozen=True)
@@ -156,12 +157,18 @@ def _check_rows(rows: list[dict[str, Any]], path: Path) -> None:
                                f"{missing[0][S.ID]}); calibration needs each document's declared language")
 
 
-def compute_values(paths: list[str], ruleset: RuleSet) -> Values:
-    """Every enabled rule's value for every document of the inputs that reaches the rules, per language."""
+def compute_values(paths: list[str], ruleset: RuleSet, where: dict[str, str] | None = None) -> Values:
+    """Every enabled rule's value for every document of the inputs that reaches the rules, per language (only the
+    documents whose ``meta`` holds the ``where`` values)."""
     out = Values(" ".join(paths))
     for path in input_files(paths):
         rows = read_rows(path)
         _check_rows(rows, path)
+        if where:
+            rows = [r for r in rows if all(dict(r[S.META] or []).get(k) == v for k, v in where.items())]
+            if not rows:
+                shown = ", ".join(f"meta.{k}={v}" for k, v in where.items())
+                raise CalibrationError(f"{path}: no document has {shown}")
         for start in range(0, len(rows), READ_BATCH):
             _add_batch(out, R.to_batch(rows[start:start + READ_BATCH]), ruleset)
     return out
@@ -231,7 +238,7 @@ def select_languages(reference: Values, min_docs: int, langs: list[str] | None, 
 
 def calibrate(ruleset: RuleSet, reference: list[str], junk: list[str], policy: Policy, warn: Warn) -> Calibration:
     """Values on both inputs, the languages to calibrate, one proposal per (language, enabled rule)."""
-    ref, bad = compute_values(reference, ruleset), compute_values(junk, ruleset)
+    ref, bad = compute_values(reference, ruleset, policy.where), compute_values(junk, ruleset, policy.where)
     for v in (ref, bad):
         if v.unreached:
             shown = ", ".join(f"{k} {n}" for k, n in sorted(v.unreached.items()))

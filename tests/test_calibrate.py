@@ -116,6 +116,20 @@ def test_enforced_only_and_never_tighten(corpus):
     assert "# word_count min kept (q=0.1 gives 19), max kept (q=0.9 gives 91) (file: min 1, max 100000)" in text
 
 
+def test_where_keeps_the_documents_of_one_split(tmp_path):
+    (tmp_path / "rules.yaml").write_text(RULES)
+    # en1..en10 alternate between splits; calib holds en1, en3, ..., en9: word_count 10, 30, 50, 70, 90
+    docs = [{**d, "meta": {"split": "calib" if i % 2 == 0 else "holdout"}} for i, d in enumerate(EN)]
+    ref = write_jsonl(tmp_path / "ref.jsonl", docs)
+    junk = write_jsonl(tmp_path / "junk.jsonl", [{**d, "meta": {"split": "calib"}} for d in JUNK])
+    args = ["calibrate", str(tmp_path / "rules.yaml"), "--reference", ref, "--junk", junk, "--quantile", "0.25",
+            "--min-docs", "5", "--enforced-only", "--where", "split=calib"]
+    got = run(args, tmp_path / "out.yaml")
+    # n=5, min at h=0.25·4=1 -> 30, max at h=0.75·4=3 -> 70
+    assert got == {"languages": {"en": {"word_count": {"min": 30.0, "max": 70.0}}}}
+    assert main([*args[:-1], "split=none", "--out", str(tmp_path / "x.yaml")]) == 2  # an input error
+
+
 def test_output_is_byte_identical_across_runs(corpus):
     tmp, args = corpus
     run(args, tmp / "a.yaml", tmp / "a.html")

@@ -51,8 +51,17 @@ def _calibrate_parser(sub) -> None:
                    help="fewer reference documents in a language: skipped with a warning (default 30)")
     k.add_argument("--langs", nargs="+", help="calibrate only these languages")
     k.add_argument("--enforced-only", action="store_true", help="propose bounds only for rules in drop mode")
+    k.add_argument("--where", nargs="+", type=_meta_match, default=[], metavar="KEY=VALUE",
+                   help="only documents whose meta has these values, e.g. split=calib (reference and junk)")
     k.add_argument("--never-tighten", action="store_true",
                    help="keep a bound of the rule file that is more lenient than the quantile (e.g. published ones)")
+
+
+def _meta_match(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text}: expected KEY=VALUE, e.g. split=calib")
+    return key, value
 
 
 def _quantile(text: str) -> float:
@@ -109,7 +118,7 @@ def _calibrate(args, console) -> int:
     from data_platform.config import load_rules
     from data_platform.report.calibration_page import render_page
 
-    policy = Policy(args.quantile, args.min_docs, args.langs, args.enforced_only, args.never_tighten)
+    policy = Policy(args.quantile, args.min_docs, args.langs, args.enforced_only, args.never_tighten, dict(args.where))
     cal = calibrate(load_rules(args.rules), args.reference, args.junk, policy,
                     warn=lambda message: print(f"warning: {message}", file=sys.stderr))
     args.out.write_text(to_yaml(cal), encoding="utf-8")
