@@ -41,7 +41,7 @@ def copy_rules(tmp_path: Path, change: tuple[str, str] | None = None) -> Path:
 
 def test_check_cli_passes_on_the_default_rules(tmp_path, capsys):
     assert main(["check", str(copy_rules(tmp_path))]) == 0
-    assert "15 of 15 examples hold" in capsys.readouterr().out
+    assert "33 of 33 examples hold" in capsys.readouterr().out
 
 
 def test_flipping_a_threshold_fails_the_check_naming_example_and_rule(tmp_path, capsys):
@@ -50,7 +50,7 @@ def test_flipping_a_threshold_fails_the_check_naming_example_and_rule(tmp_path, 
     assert main(["check", str(path)]) == 1
     out = capsys.readouterr().out
     assert "FAILED base64-blob: expected dropped by base64_ratio" in out
-    assert "base64_ratio" in out and "14 of 15 examples hold" in out
+    assert "base64_ratio" in out and "32 of 33 examples hold" in out
 
 
 def test_bad_example_is_a_config_error(tmp_path, capsys):
