@@ -51,6 +51,7 @@ class Values:
     bounds: dict[str, dict[str, dict[str, float]]] = field(default_factory=lambda: defaultdict(dict))
     enforced: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # rules in drop mode, per lang
     unreached: Counter[str] = field(default_factory=Counter)
+    reassigned: int = 0  # documents left out because langid gave them another language than the declared one
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class Policy:
     enforced_only: bool = False  # only rules in drop mode (the bounds that decide what is kept)
     never_tighten: bool = False  # a bound of the file more lenient than the quantile stays (published values)
     where: dict[str, str] = field(default_factory=dict)  # only documents whose meta has these values (a split)
+    declared_only: bool = False  # reference documents langid assigns to another language are left out
 
 
 @dataclass(frozen=True)
@@ -157,9 +159,11 @@ def _check_rows(rows: list[dict[str, Any]], path: Path) -> None:
                                f"{missing[0][S.ID]}); calibration needs each document's declared language")
 
 
-def compute_values(paths: list[str], ruleset: RuleSet, where: dict[str, str] | None = None) -> Values:
+def compute_values(paths: list[str], ruleset: RuleSet, where: dict[str, str] | None = None,
+                   declared_only: bool = False) -> Values:
     """Every enabled rule's value for every document of the inputs that reaches the rules, per language (only the
-    documents whose ``meta`` holds the ``where`` values)."""
+    documents whose ``meta`` holds the ``where`` values; with ``declared_only``, only those whose detected language
+    is the declared one)."""
     out = Values(" ".join(paths))
     for path in input_files(paths):
         rows = read_rows(path)
@@ -170,13 +174,16 @@ def compute_values(paths: list[str], ruleset: RuleSet, where: dict[str, str] | N
                 shown = ", ".join(f"meta.{k}={v}" for k, v in where.items())
                 raise CalibrationError(f"{path}: no document has {shown}")
         for start in range(0, len(rows), READ_BATCH):
-            _add_batch(out, R.to_batch(rows[start:start + READ_BATCH]), ruleset)
+            _add_batch(out, R.to_batch(rows[start:start + READ_BATCH]), ruleset, declared_only)
     return out
 
 
-def _add_batch(out: Values, batch: pa.RecordBatch, ruleset: RuleSet) -> None:
+def _add_batch(out: Values, batch: pa.RecordBatch, ruleset: RuleSet, declared_only: bool) -> None:
     _, rows, live = prepare_rows(batch, ruleset)
     out.unreached.update(r.reason for r in rows if r.reason is not None)
+    if declared_only:  # the funnel keeps a differing declared language in meta
+        out.reassigned += sum("lang_declared" in r.meta for r in live)
+        live = [r for r in live if "lang_declared" not in r.meta]
     for (lang, source), members in group_rows(live).items():
         values = RuleValues(members, lang, ruleset)
         docs: list[Doc] = [{} for _ in members]
@@ -238,7 +245,10 @@ def select_languages(reference: Values, min_docs: int, langs: list[str] | None, 
 
 def calibrate(ruleset: RuleSet, reference: list[str], junk: list[str], policy: Policy, warn: Warn) -> Calibration:
     """Values on both inputs, the languages to calibrate, one proposal per (language, enabled rule)."""
-    ref, bad = compute_values(reference, ruleset, policy.where), compute_values(junk, ruleset, policy.where)
+    ref = compute_values(reference, ruleset, policy.where, policy.declared_only)
+    bad = compute_values(junk, ruleset, policy.where)
+    if ref.reassigned:
+        warn(f"{ref.label}: {ref.reassigned} documents left out: langid gave them another language than declared")
     for v in (ref, bad):
         if v.unreached:
             shown = ", ".join(f"{k} {n}" for k, n in sorted(v.unreached.items()))
@@ -304,7 +314,8 @@ def to_yaml(cal: Calibration) -> str:
     for lang in cal.languages:
         props = [p for p in cal.proposals if p.lang == lang]
         ref_k, ref_n, junk_k, junk_n = cal.together[lang]
-        lines.append(f"  {lang}:" + ("" if any(p.bounds for p in props) else " {}"))
+        key = yaml.safe_dump(lang).splitlines()[0]  # 'no' (Norwegian) quoted: YAML 1.1 reads no as false
+        lines.append(f"  {key}:" + ("" if any(p.bounds for p in props) else " {}"))
         lines.append(f"    # all bounds below together: {_effect('drop', ref_k, ref_n, 'reference')}, "
                      f"{_effect('catch', junk_k, junk_n, 'junk')}")
         for p in props:

@@ -168,6 +168,19 @@ def test_langid_reassigns_the_language_as_the_funnel_does(tmp_path):
     ref = write_jsonl(tmp_path / "ref.jsonl", [{"id": f"d{i}", "text": prose, "lang": "fr"} for i in range(3)])
     args = ["calibrate", str(tmp_path / "rules.yaml"), "--reference", ref, "--junk", ref, "--min-docs", "3"]
     assert list(run(args, tmp_path / "out.yaml")["languages"]) == ["en"]
+    # --declared-only: the three English texts declared fr are left out; only the two declared en stay ('no'
+    # is quoted in the output, YAML 1.1 would read it as false)
+    docs = [{"id": f"d{i}", "text": prose, "lang": "fr"} for i in range(3)]
+    docs += [{"id": f"e{i}", "text": prose, "lang": "en"} for i in range(2)]
+    docs += [{"id": f"n{i}", "text": "Dette er en bok om huset og hagen, skrevet av en forfatter fra Bergen.",
+              "lang": "nb"} for i in range(2)]
+    ref = write_jsonl(tmp_path / "ref2.jsonl", docs)
+    args = ["calibrate", str(tmp_path / "rules.yaml"), "--reference", ref, "--junk", ref, "--min-docs", "2",
+            "--declared-only"]
+    out = run(args, tmp_path / "out2.yaml")
+    assert sorted(out["languages"]) == ["en", "no"] and "  'no':" in (tmp_path / "out2.yaml").read_text()
+    text = (tmp_path / "out2.yaml").read_text()  # en counts its 2 declared documents, not 5
+    assert "drops 0.0% (0 of 2) of reference" in text and "of 5) of reference" not in text
 
 
 @pytest.mark.parametrize("case, message", [

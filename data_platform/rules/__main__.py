@@ -53,6 +53,8 @@ def _calibrate_parser(sub) -> None:
     k.add_argument("--enforced-only", action="store_true", help="propose bounds only for rules in drop mode")
     k.add_argument("--where", nargs="+", type=_meta_match, default=[], metavar="KEY=VALUE",
                    help="only documents whose meta has these values, e.g. split=calib (reference and junk)")
+    k.add_argument("--declared-only", action="store_true",
+                   help="leave out reference documents that langid assigns to another language than declared")
     k.add_argument("--never-tighten", action="store_true",
                    help="keep a bound of the rule file that is more lenient than the quantile (e.g. published ones)")
 
@@ -118,7 +120,8 @@ def _calibrate(args, console) -> int:
     from data_platform.config import load_rules
     from data_platform.report.calibration_page import render_page
 
-    policy = Policy(args.quantile, args.min_docs, args.langs, args.enforced_only, args.never_tighten, dict(args.where))
+    policy = Policy(args.quantile, args.min_docs, args.langs, args.enforced_only, args.never_tighten, dict(args.where),
+                    args.declared_only)
     cal = calibrate(load_rules(args.rules), args.reference, args.junk, policy,
                     warn=lambda message: print(f"warning: {message}", file=sys.stderr))
     args.out.write_text(to_yaml(cal), encoding="utf-8")
