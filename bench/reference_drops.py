@@ -13,10 +13,12 @@ Method
    ``calib`` are reported on ``holdout``.
 2. Every document goes through ``data_platform.funnel.process_batch`` with the rule file, in batches of 500, as
    the filter job runs it (text records: no HTML extraction).
-3. Per language: the share of reference documents dropped (by anything: a cleaning stage or an enforced rule),
-   and for every enforced rule the share of reference documents that FAIL it, whether or not an earlier rule
-   already dropped them (a rule's own false-positive rate; the issue's goal is <= 2% for each). Junk: the share
-   caught (dropped), per language and per kind.
+3. Per declared language (normalised: ``nb`` is ``no``): the share of reference documents dropped (by anything:
+   a cleaning stage or an enforced rule), and for every enforced rule the share of reference documents that FAIL
+   it, whether or not an earlier rule already dropped them (a rule's own false-positive rate; the defaults
+   issue's goal is <= 2% for each). Junk: the share caught (dropped), per language and per kind.
+4. Rules in tag mode: the share of reference documents each would fail, and the share of junk that nothing
+   enforced drops but the rule would, per language (which of them would help if enforced).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from funnel import to_batches
 from data_platform import schema as S
 from data_platform.config import load_rules
 from data_platform.funnel import process_batch
+from data_platform.langcodes import normalize_lang
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path.home() / ".cache/data-platform/reference"
@@ -57,8 +60,9 @@ def run(docs: list[dict], rules_path: Path) -> list[dict]:
     for batch in to_batches(docs):
         for r in process_batch(batch, ruleset).to_pylist():
             failed = [x["name"] for x in r[S.RULES] or [] if x["enforced"] and not x["passed"]]
-            out.append({"reason": r[S.DROP_REASON], "failed": failed})
-    return [{**o, "lang": d["lang"], "junk": d["junk"]} for d, o in zip(docs, out, strict=True)]
+            tagged = [x["name"] for x in r[S.RULES] or [] if not x["enforced"] and not x["passed"]]
+            out.append({"reason": r[S.DROP_REASON], "failed": failed, "tag_failed": tagged})
+    return [{**o, "lang": normalize_lang(d["lang"]), "junk": d["junk"]} for d, o in zip(docs, out, strict=True)]
 
 
 def summarize_reference(results: list[dict]) -> dict[str, dict]:
@@ -69,9 +73,11 @@ def summarize_reference(results: list[dict]) -> dict[str, dict]:
     for lang, rows in sorted(by_lang.items()):
         n = len(rows)
         fails = Counter(name for r in rows for name in r["failed"])
+        tag_fails = Counter(name for r in rows for name in r["tag_failed"])
         out[lang] = {"docs": n, "dropped": sum(r["reason"] is not None for r in rows) / n,
                      "reasons": dict(Counter(r["reason"] or "kept" for r in rows).most_common()),
-                     "rule_fail_share": {k: v / n for k, v in fails.most_common()}}
+                     "rule_fail_share": {k: v / n for k, v in fails.most_common()},
+                     "tag_rule_fail_share": {k: v / n for k, v in sorted(tag_fails.items())}}
     return out
 
 
@@ -84,8 +90,11 @@ def summarize_junk(results: list[dict]) -> dict[str, dict]:
         kinds: dict[str, list[bool]] = defaultdict(list)
         for r in rows:
             kinds[r["junk"] or "?"].append(r["reason"] is not None)
+        missed = [r for r in rows if r["reason"] is None]
+        extra = Counter(name for r in missed for name in r["tag_failed"])
         out[lang] = {"docs": len(rows), "caught": sum(r["reason"] is not None for r in rows) / len(rows),
-                     "by_kind": {k: sum(v) / len(v) for k, v in sorted(kinds.items())}}
+                     "by_kind": {k: sum(v) / len(v) for k, v in sorted(kinds.items())},
+                     "tag_rule_extra_catch": {k: v / len(rows) for k, v in sorted(extra.items())}}
     return out
 
 
@@ -112,6 +121,17 @@ def write_markdown(path: Path, report: dict) -> None:
                "| --- |" + " ---: |" * len(kinds)]
         md += [f"| {lang} | " + " | ".join(f"{j['by_kind'][k]:.0%}" if k in j["by_kind"] else "-" for k in kinds)
                + " |" for lang, j in junk.items()]
+    tag_rules = sorted({k for lang in ref.values() for k in lang["tag_rule_fail_share"]}
+                       | {k for j in junk.values() for k in j["tag_rule_extra_catch"]})
+    if tag_rules:
+        md += ["", "## Rules in tag mode: clean documents they would drop / junk they would add", "",
+               "Per language, `fail% / +catch%`: the share of clean documents failing the rule, and the share of "
+               "junk that nothing enforced drops but the rule would.", "",
+               "| rule | " + " | ".join(ref) + " |", "| --- |" + " ---: |" * len(ref)]
+        for rule in tag_rules:
+            cells = [f"{ref[lang]['tag_rule_fail_share'].get(rule, 0):.0%} / "
+                     f"+{junk.get(lang, {}).get('tag_rule_extra_catch', {}).get(rule, 0):.0%}" for lang in ref]
+            md.append(f"| `{rule}` | " + " | ".join(cells) + " |")
     md += ["", "## Drop reasons of clean documents, per language", ""]
     md += [f"- {lang}: " + ", ".join(f"`{r}` {n}" for r, n in s["reasons"].items() if r != "kept")
            for lang, s in ref.items() if s["dropped"]]

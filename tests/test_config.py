@@ -35,7 +35,8 @@ def test_default_rule_file_is_valid(ruleset):
     # the team's funnel ends with perplexity; rules recorded in tag mode (Gopher, ...) are appended after it
     assert ruleset.order[0] == "flagged_word_ratio" and ruleset.order.index("perplexity") == 12
     en = dict(ruleset.resolve("en", "x").rules)
-    assert en["langid"].min == 0.8 and en["perplexity"].mode == "tag"
+    # calibrated (rules/calibration/default.yaml): ROOTS' en langid 0.8 relaxed to the reference's 0.01 quantile
+    assert en["langid"].min == 0.4508 and en["perplexity"].mode == "tag"
     assert dict(ruleset.resolve("en", "debian-doc/faq").rules)["perplexity"].mode == "drop"
 
 

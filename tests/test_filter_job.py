@@ -17,7 +17,7 @@ from tests.conftest import REPO, SAMPLE
 # funnel's order (often langid) may be the one recorded as drop_reason.
 MUST_FAIL = {
     "boilerplate_spam": {"word_repetition", "char_repetition"},
-    "keyword_stuffing": {"char_repetition", "flagged_word_ratio"},
+    "keyword_stuffing": {"char_repetition", "flagged_word_ratio", "stopword_ratio"},
     "digit_table": {"digit_punct_line_ratio"},
     "base64_blob": {"base64_ratio"},
     "repeated_lines": {"word_repetition"},
