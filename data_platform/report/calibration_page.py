@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import html
 import io
-import math
 
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
 from data_platform.calibrate import BOUNDS, Calibration, Proposal, describe
-from data_platform.report.funnel_figures import _bins, _light_ticks  # the funnel report's histogram axes
+from data_platform.report.funnel_figures import _bins, _light_ticks, small_multiples  # the funnel report's axes
 from data_platform.report.page import PAGE_END, page_head, pct, table
 
 # Fixed SVG ids, no date, text as <text> elements (not glyph paths): the same calibration, the same bytes.
@@ -44,18 +43,13 @@ def rule_figure(cal: Calibration, rule: str, props: list[Proposal]) -> str | Non
         return None
     marks = [v for p, _, _ in panels for v in (*p.bounds.values(), *p.current.values())]
     edges, log = _bins(np.concatenate([np.concatenate([r, j]) for _, r, j in panels]), np.array(marks, dtype=float))
-    ncols = min(4, len(panels))
-    nrows = math.ceil(len(panels) / ncols)
-    fig = Figure(figsize=(3.1 * ncols, 1.9 * nrows + 0.6))
-    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.5 / (1.9 * nrows + 0.6), top=1 - 0.65 / (1.9 * nrows + 0.6),
-                        wspace=0.25, hspace=0.5)
-    axes = list(fig.subplots(nrows, ncols, sharex=True, squeeze=False).flat)
+    fig, axes, ncols = small_multiples(len(panels), head=0.6, hspace=0.5)
     for i, (ax, (p, ref, junk)) in enumerate(zip(axes, panels, strict=False)):
-        for vals, kind in ((ref, "stepfilled"), (junk, "step")):
+        for vals, filled in ((ref, True), (junk, False)):
             if vals.size:
-                color = REFERENCE if kind == "stepfilled" else JUNK
-                ax.hist(np.clip(vals, edges[0], edges[-1]), bins=edges, weights=np.full(vals.size, 1 / vals.size),
-                        histtype=kind, color=color, alpha=0.6 if kind == "stepfilled" else 1.0, lw=1.2)
+                ax.hist(np.clip(vals, edges[0], edges[-1]), bins=edges.tolist(),
+                        weights=np.full(vals.size, 1 / vals.size), histtype="stepfilled" if filled else "step",
+                        color=REFERENCE if filled else JUNK, alpha=0.6 if filled else 1.0, lw=1.2)
         for k in BOUNDS:
             if k in p.bounds:
                 ax.axvline(p.bounds[k], color=PROPOSED, lw=1.4)

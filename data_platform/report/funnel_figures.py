@@ -76,6 +76,18 @@ def _light_ticks(ax: Axes, log: bool, labels: bool) -> None:
     ax.tick_params(labelsize=7, labelbottom=labels)
 
 
+def small_multiples(n: int, head: float, hspace: float) -> tuple[Figure, list[Axes], int]:
+    """A figure of ``n`` panels, four per row, sharing the x axis, ``head`` inches above them for a title; with its
+    axes and its number of columns."""
+    ncols = min(4, n)
+    nrows = math.ceil(n / ncols)
+    height = 1.9 * nrows + head
+    fig = Figure(figsize=(3.1 * ncols, height))
+    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.5 / height, top=1 - (head + 0.05) / height, wspace=0.25,
+                        hspace=hspace)
+    return fig, list(fig.subplots(nrows, ncols, sharex=True, squeeze=False).flat), ncols
+
+
 def rule_histograms(values: pd.DataFrame, rule: str) -> str | None:
     """Small multiples: the rule's values per language, with that language's min (blue) / max (red) bounds."""
     sub = values[(values["rule"] == rule) & values["value"].notna()]
@@ -83,15 +95,10 @@ def rule_histograms(values: pd.DataFrame, rule: str) -> str | None:
         return None
     langs = sorted(sub[S.LANG].unique())
     edges, log = _bins(sub["value"].to_numpy(), sub[["min", "max"]].stack().to_numpy())
-    ncols = min(4, len(langs))
-    nrows = math.ceil(len(langs) / ncols)
-    fig = Figure(figsize=(3.1 * ncols, 1.9 * nrows + 0.3))
-    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.5 / (1.9 * nrows + 0.3), top=1 - 0.35 / (1.9 * nrows + 0.3),
-                        wspace=0.25, hspace=0.45)
-    axes = list(fig.subplots(nrows, ncols, sharex=True, squeeze=False).flat)
+    fig, axes, ncols = small_multiples(len(langs), head=0.3, hspace=0.45)
     for i, (ax, lang) in enumerate(zip(axes, langs, strict=False)):
         g = sub[sub[S.LANG] == lang]
-        ax.hist(np.clip(g["value"], edges[0], edges[-1]), bins=edges, histtype="stepfilled", color="#7d9fd3")
+        ax.hist(np.clip(g["value"], edges[0], edges[-1]), bins=edges.tolist(), histtype="stepfilled", color="#7d9fd3")
         for bound, color in (("min", "#1f4fd1"), ("max", "#c0392b")):
             for b in g[bound].dropna().unique():
                 ax.axvline(b, color=color, ls="--", lw=1.2)
