@@ -23,7 +23,6 @@ from data_platform.text import HAN, HAN_COMPAT, KANA
 
 FLAGGED_PRIORITY = ("political", "porn", "violence", "minors", "drugs", "gambling", "contraband", "vulgar")
 _UNSPACED_CHAR = re.compile(f"[{KANA}{HAN}{HAN_COMPAT}]")
-_WORDFREQ_CODE = {"no": "nb", "hr": "sh"}  # the project's language codes -> wordfreq's
 _RE2_SPECIAL = re.compile(r"([\\.^$|?*+()\[\]{}])")
 
 
@@ -31,7 +30,7 @@ class FlaggedMatcher:
     """The entries of one language, ``{category: entries}``; an entry listed in several categories counts for the
     first in ``FLAGGED_PRIORITY`` order (other categories after those, alphabetically)."""
 
-    def __init__(self, lists: Mapping[str, Iterable[str]], lang: str | None = None) -> None:
+    def __init__(self, lists: Mapping[str, Iterable[str]]) -> None:
         order = sorted(lists, key=lambda c: (FLAGGED_PRIORITY.index(c) if c in FLAGGED_PRIORITY else 99, c))
         self.single: dict[str, str] = {}
         self.multi: dict[str, str] = {}
@@ -42,9 +41,10 @@ class FlaggedMatcher:
                 table.setdefault(entry, category)
         self.categories = frozenset(c for c in order if lists[c])
         self.single_keys = frozenset(self.single)
-        # One word per several-word entry, its rarest in ``lang`` (wordfreq): a document holding none of these
-        # words holds none of those entries, and most documents are skipped that way.
-        self.anchors = frozenset(_rarest(e.split(" "), lang) for e in self.multi)
+        # One word per several-word entry, its longest (long words are the rare ones; a frequency lookup per entry
+        # cost seconds at every rule-file load): a document holding none of these words holds none of those
+        # entries, and most documents are skipped that way.
+        self.anchors = frozenset(max(reversed(e.split(" ")), key=len) for e in self.multi)
         # Several-word entries padded with spaces, found in the space-joined words: every occurrence counts,
         # overlapping ones too, as ROOTS counts every run of words.
         self.runs = _automaton({f" {e} ": (c, e) for e, c in self.multi.items()}) if self.multi else None
@@ -74,23 +74,6 @@ class FlaggedMatcher:
         if self.automaton is not None and unspaced:
             hits.update(key for _, key in self.automaton.iter_long(text.lower()))
         return hits
-
-
-def _rarest(words: list[str], lang: str | None) -> str:
-    """The entry's least frequent word by wordfreq in ``lang`` (else English), the longest where it cannot say."""
-    import wordfreq
-
-    codes = ([_WORDFREQ_CODE.get(lang, lang)] if lang else []) + ["en"]
-
-    def freq(w: str) -> float:
-        for code in codes:
-            try:
-                return wordfreq.word_frequency(w, code)
-            except (LookupError, ImportError, ValueError):
-                continue
-        return 0.0
-
-    return min(reversed(words), key=lambda w: (freq(w), -len(w)))
 
 
 def _automaton(entries: dict[str, tuple[str, str]]) -> ahocorasick.Automaton:

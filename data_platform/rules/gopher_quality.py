@@ -157,7 +157,7 @@ def wordfreq_top(n: int) -> dict[str, frozenset[str]]:
 
     lists = {}
     for code in sorted(wordfreq.available_languages()):
-        words = [w for w in wordfreq.iter_wordlist(code) if any(c.isalpha() for c in w)]
+        words = (w for w in wordfreq.iter_wordlist(code) if any(c.isalpha() for c in w))  # lazily: n are enough
         lists[normalize_lang(code) or code] = frozenset(islice(words, n))
         wordfreq.get_frequency_list.cache_clear()  # one language's full list at a time (~100 MB, not ~900 MB)
     return lists

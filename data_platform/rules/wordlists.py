@@ -84,7 +84,7 @@ def stopword_lists(params: list[StopwordParams], base: Path) -> dict[str, dict[s
 def flagged_lists(params: list[FlaggedParams], base: Path) -> dict[str, dict[str, FlaggedMatcher]]:
     """``{wordlists: {lang: matcher}}`` for every ``wordlists`` folder the rule file names: the lookup structures
     are built once here, on the driver, and travel to the executors with the rule set."""
-    return {spec: {lang: FlaggedMatcher(lists, lang) for lang, lists in load_flagged(spec, base).items()}
+    return {spec: {lang: FlaggedMatcher(lists) for lang, lists in load_flagged(spec, base).items()}
             for spec in {p.wordlists for p in params}}
 
 
@@ -103,7 +103,7 @@ def flagged_word_ratio(batch: DocBatch, params: FlaggedParams) -> Scores:
     """Share of words on the flagged lists (ROOTS' flagged-word ratio) with per-category bounds; the detail names
     the highest-priority failing category, else the highest-priority one hit, and the words."""
     found = batch.resources.get("flagged_word_ratio", {}).get(params.wordlists, {}).get(batch.lang)
-    matcher = FlaggedMatcher(found, batch.lang) if isinstance(found, dict) else found  # plain lists (tests)
+    matcher = FlaggedMatcher(found) if isinstance(found, dict) else found  # plain lists (tests)
     if matcher is None or not set(params.categories) & matcher.categories:
         note = f"no flagged-word list for language {batch.lang!r}"
         return Scores([None] * len(batch), [note] * len(batch))
