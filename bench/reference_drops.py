@@ -65,12 +65,17 @@ def run(docs: list[dict], rules_path: Path) -> list[dict]:
     return [{**o, "lang": normalize_lang(d["lang"]), "junk": d["junk"]} for d, o in zip(docs, out, strict=True)]
 
 
-def summarize_reference(results: list[dict]) -> dict[str, dict]:
-    by_lang: dict[str, list[dict]] = defaultdict(list)
+def by_language(results: list[dict]) -> list[tuple[str, list[dict]]]:
+    """The results grouped by language, languages sorted."""
+    groups: dict[str, list[dict]] = defaultdict(list)
     for r in results:
-        by_lang[r["lang"]].append(r)
+        groups[r["lang"]].append(r)
+    return sorted(groups.items())
+
+
+def summarize_reference(results: list[dict]) -> dict[str, dict]:
     out = {}
-    for lang, rows in sorted(by_lang.items()):
+    for lang, rows in by_language(results):
         n = len(rows)
         fails = Counter(name for r in rows for name in r["failed"])
         tag_fails = Counter(name for r in rows for name in r["tag_failed"])
@@ -82,11 +87,8 @@ def summarize_reference(results: list[dict]) -> dict[str, dict]:
 
 
 def summarize_junk(results: list[dict]) -> dict[str, dict]:
-    by_lang: dict[str, list[dict]] = defaultdict(list)
-    for r in results:
-        by_lang[r["lang"]].append(r)
     out = {}
-    for lang, rows in sorted(by_lang.items()):
+    for lang, rows in by_language(results):
         kinds: dict[str, list[bool]] = defaultdict(list)
         for r in rows:
             kinds[r["junk"] or "?"].append(r["reason"] is not None)

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from data_platform import re2
 from data_platform.clean.line_rules import LineCleanConfig
 from data_platform.clean.pii import PiiConfig
 from data_platform.clean.urls import UrlFilter, UrlFilterConfig
@@ -59,13 +60,7 @@ class NormalizeConfig(_Section):
     @classmethod
     def _compiles(cls, v: str | None) -> str | None:
         if v is not None:
-            import pyarrow as pa
-            import pyarrow.compute as pc
-
-            try:
-                pc.replace_substring_regex(pa.array([""]), v, "")
-            except Exception as err:  # pyarrow raises ArrowInvalid with RE2's message
-                raise ValueError(f"not a valid RE2 regular expression: {err}") from None
+            re2.check(v)
         return v
 
 

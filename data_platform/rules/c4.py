@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow.compute as pc
 from pydantic import Field
 
+from data_platform import re2
 from data_platform.dedup.sentences import sentence_spans
 from data_platform.rules.base import CountParams, DocBatch, Scores, rule
 from data_platform.rules.wordlists import load_flagged
@@ -67,19 +68,16 @@ def bad_word_lists(params: list[BadWordParams], base: Path) -> dict[str, dict[st
     return {spec: load_flagged(spec, base) for spec in {p.wordlists for p in params}}
 
 
-def _re2_escape(word: str) -> str:
-    return re.sub(r"([\\.^$|?*+()\[\]{}])", r"\\\1", word)
-
-
 @lru_cache(maxsize=64)
 def _matchers(words: frozenset[str], unspaced: bool) -> tuple[str, re.Pattern[str]]:
     """An RE2 pattern finding the pages with a bad word (the vectorized pre-check) and a Python pattern counting
     them. Longest words first; outside zh/ja a word only matches between non-word characters, as in C4."""
     ordered = sorted(words, key=lambda w: (-len(w), w))
+    python = "|".join(map(re.escape, ordered))
     if unspaced:
-        return "|".join(map(_re2_escape, ordered)), re.compile("|".join(map(re.escape, ordered)))
-    re2 = r"(?:^|[^\pL\pN_])(?:" + "|".join(map(_re2_escape, ordered)) + r")(?:[^\pL\pN_]|$)"
-    return re2, re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, ordered)) + r")(?!\w)")
+        return re2.alternation(words), re.compile(python)
+    return (r"(?:^|[^\pL\pN_])(?:" + re2.alternation(words) + r")(?:[^\pL\pN_]|$)",
+            re.compile(r"(?<!\w)(?:" + python + r")(?!\w)"))
 
 
 @rule("bad_word_count", BadWordParams, load=bad_word_lists)

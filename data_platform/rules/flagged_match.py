@@ -19,11 +19,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from data_platform import re2
 from data_platform.text import HAN, HAN_COMPAT, KANA
 
 FLAGGED_PRIORITY = ("political", "porn", "violence", "minors", "drugs", "gambling", "contraband", "vulgar")
 _UNSPACED_CHAR = re.compile(f"[{KANA}{HAN}{HAN_COMPAT}]")
-_RE2_SPECIAL = re.compile(r"([\\.^$|?*+()\[\]{}])")
 
 
 class FlaggedMatcher:
@@ -51,8 +51,7 @@ class FlaggedMatcher:
         self.automaton = _automaton({e: (c, e) for e, c in unspaced.items()}) if unspaced else None
         # The same entries as one RE2 alternation: RE2 (a DFA, in C++) finds the few texts of a batch holding any
         # of them much faster than the automaton scans them all.
-        ordered = sorted(unspaced, key=lambda e: (-len(e), e))
-        self.unspaced_re2 = "|".join(_RE2_SPECIAL.sub(r"\\\1", e) for e in ordered) or None
+        self.unspaced_re2 = re2.alternation(unspaced) or None
 
     def unspaced_candidates(self, texts: pa.Array) -> np.ndarray:
         """Per text, whether it may hold a Han/Kana entry (False for all where the lists have none)."""

@@ -92,21 +92,28 @@ def load_model(params: list[LangidParams], base: Path) -> dict[str, Any]:
             "assign_lang": p.assign_lang}
 
 
-def group_index(groups: list[list[str]]) -> dict[str, list[str]]:
-    """Each normalised member -> its group as written in the rule file."""
-    return {code: group for group in groups for code in _codes(group)}
+Group = tuple[str, frozenset[str]]  # a group as written in the rule file ("nb/nn/no/da") and its normalised members
 
 
-def _judge(pred: Prediction, groups: dict[str, list[str]], allowed: set[str], top_k: int) -> tuple[float, str, bool]:
+def group_index(groups: list[list[str]]) -> dict[str, Group]:
+    """Each normalised member -> its group: the name as written and the normalised members."""
+    index = {}
+    for group in groups:
+        members = frozenset(_codes(group))
+        index.update(dict.fromkeys(members, ("/".join(group), members)))
+    return index
+
+
+def _judge(pred: Prediction, groups: dict[str, Group], allowed: set[str], top_k: int) -> tuple[float, str, bool]:
     """One document's value (the top probability, or its group's sum), detail and allowed-language failure."""
     lang, score = pred[0] if pred else ("und", 0.0)
     detail = " ".join(f"{code}:{p:.2f}" for code, p in pred[:top_k])
     group = groups.get(lang)
-    members = set(_codes(group)) if group else {lang}
+    members = group[1] if group else {lang}
     if group:
         seen = [(code, p) for code, p in pred if code in members]
         score = sum(p for _, p in seen)
-        detail += f"; group {'/'.join(group)}: {score:.2f} (" + " ".join(f"{c}:{p:.2f}" for c, p in seen) + ")"
+        detail += f"; group {group[0]}: {score:.2f} (" + " ".join(f"{c}:{p:.2f}" for c, p in seen) + ")"
     off = bool(allowed) and not members & allowed
     if off:
         detail += f"; {lang!r}" + (" and its group" if group else "") + f" not in allowed {sorted(allowed)}"

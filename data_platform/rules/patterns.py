@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
+from data_platform import re2
 from data_platform.rules.base import CountParams, DocBatch, Scores, rule
 
 
@@ -23,20 +23,16 @@ class PatternParams(CountParams):
     ignore_case: bool = Field(True, description="match case-insensitively (a pattern may still say (?-i))")
 
 
-def _check_re2(pattern: str, where: str) -> None:
-    try:
-        pc.count_substring_regex(pa.array([""]), pattern)
-    except pa.ArrowInvalid as err:  # RE2's message, e.g. "missing ): ("
-        raise ValueError(f"{where}: not a valid RE2 pattern {pattern!r}: {err}") from None
-
-
 def read_patterns(path: Path) -> str:
     """The file's patterns as one RE2 alternation, each pattern checked on its own first."""
     patterns = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         pattern = line.strip()
         if pattern and not pattern.startswith("#"):
-            _check_re2(pattern, f"{path}:{number}")
+            try:
+                re2.check(pattern)
+            except ValueError as err:
+                raise ValueError(f"{path}:{number}: {err}") from None
             patterns.append(f"(?:{pattern})")
     if not patterns:
         raise ValueError(f"{path}: no pattern")

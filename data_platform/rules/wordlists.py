@@ -114,10 +114,11 @@ def flagged_word_ratio(batch: DocBatch, params: FlaggedParams) -> Scores:
     unspaced = matcher.unspaced_candidates(batch.texts)
     for text, ws, maybe in zip(batch.pytexts, batch.words, unspaced, strict=True):
         hits = _flag_hits(matcher, text, ws, bool(maybe), wanted)
+        by_cat = _per_category(hits)
         values.append(min(1.0, sum(hits.values()) / len(ws)) if ws else 0.0)
-        over = _failing(hits, len(ws), params)
+        over = _failing(by_cat, len(ws), params)
         failed.append(bool(over))
-        details.append(_describe_hits(hits, params, over, len(ws)))
+        details.append(_describe_hits(hits, by_cat, params, over, len(ws)))
     return Scores(values, details, failed)
 
 
@@ -127,9 +128,8 @@ def _flag_hits(matcher: FlaggedMatcher, text: str, words: list[str], unspaced: b
     return Counter({k: n for k, n in matcher.hits(text, words, unspaced).items() if k[0] in wanted})
 
 
-def _failing(hits: Counter, n_words: int, params: FlaggedParams) -> list[str]:
+def _failing(by_cat: Counter, n_words: int, params: FlaggedParams) -> list[str]:
     """The categories whose share of the words exceeds their ``max_by_category``, in priority order."""
-    by_cat = _per_category(hits)
     bounds = params.max_by_category
     return [c for c in params.categories if c in bounds and n_words and by_cat[c] / n_words > bounds[c]]
 
@@ -141,7 +141,8 @@ def _per_category(hits: Counter) -> Counter:
     return by_cat
 
 
-def _describe_hits(hits: Counter, params: FlaggedParams, over: list[str], n_words: int) -> str | None:
+def _describe_hits(hits: Counter, by_cat: Counter, params: FlaggedParams, over: list[str],
+                   n_words: int) -> str | None:
     """``category=porn; xxx×2, porn×1; porn 0.0300 > 0.005``: the first failing category (else the first hit in
     priority order), up to five words with that category's first, and each failing category's share."""
     if not hits:
@@ -150,6 +151,5 @@ def _describe_hits(hits: Counter, params: FlaggedParams, over: list[str], n_word
     top = over[0] if over else min((cat for cat, _ in hits), key=rank.__getitem__)
     ordered = sorted(hits.items(), key=lambda kv: (kv[0][0] != top, rank[kv[0][0]], -kv[1], kv[0][1]))
     words = ", ".join(f"{w}×{n}" for (_, w), n in ordered[:5])
-    by_cat = _per_category(hits)
     shares = "; ".join(f"{c} {by_cat[c] / n_words:.4f} > {params.max_by_category[c]}" for c in over)
     return f"category={top}; {words}" + (f"; {shares}" if shares else "")
