@@ -226,7 +226,8 @@ def main() -> None:
     }
     write_results(out)
     print("\n".join(table(test)))
-    print(f"test recall {test['recall']:.3f} FPR {test['fpr']:.3f} (ceiling {out['test_ceiling']:.3f}); tuned on the tune half: {tuned}")
+    print(f"test recall {test['recall']:.3f} FPR {test['fpr']:.3f} (ceiling {out['test_ceiling']:.3f}); "
+          f"tuned on the tune half: {tuned}")
     print("written clean dropped:", out["written_clean_dropped"] or "none")
 
 

@@ -18,12 +18,13 @@ Downloads and unpacked trees stay in ``--cache`` (default the output folder of t
 
 Documents: one man page (``manpages``, ``manpages-<lang>``, rendered with groff), one LibreOffice help page
 (``libreoffice-help-<lang>``, extracted with trafilatura), one GNOME help page (``gnome-user-docs``, Mallard), or
-one chapter of the Debian Reference / FAQ / New Maintainers' Guide, each ``MIN_CHARS`` or longer; a text over
-``MAX_CHARS`` is cut at line boundaries into sections of about ``SECTION_CHARS``; exact duplicates within a
-language are dropped, so are documents with more than ``MAX_ENGLISH_SHARE`` of untranslated English (from
-a partly translated Mallard page only its untranslated blocks are dropped first). Files are
-taken in a seeded order, at most ``PER_PACKAGE`` per (language, package) and ``PER_LANG`` per language,
-round-robin across a language's packages. No package used by ``data/sample`` is used here.
+one chapter of the Debian Reference / FAQ / New Maintainers' Guide / Installation Guide, each ``MIN_CHARS`` or
+longer; a text over ``MAX_CHARS`` is cut at line boundaries into sections of about ``SECTION_CHARS``; exact
+duplicates within a language are dropped, so are documents with more than ``MAX_ENGLISH_SHARE`` of untranslated
+English (from a partly translated Mallard page only its untranslated blocks are dropped first). Files are taken in
+a seeded order, at most ``PER_PACKAGE`` per (language, package) and ``PER_LANG`` per language, round-robin across
+a language's packages. No text used by ``data/sample`` is used here: of the packages it draws
+on, only the installation guide's other languages (``INSTALL_GUIDE_LANGS``).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ SMALL_OUT = REPO_ROOT / "data" / "reference"
 SEED = 20261202
 LANGS = ("zh", "en", "de", "fr", "ja", "ru", "es", "it", "pt", "nl", "pl", "sv", "da", "nb", "cs", "ro", "hr", "tr",
          "vi", "id", "ar", "fa", "ko", "el", "ca", "uk")
-PER_PACKAGE, PER_LANG = 200, 400
+PER_PACKAGE, PER_LANG = 700, 1500
 MIN_CHARS, MAX_CHARS, SECTION_CHARS = 300, 30_000, 10_000
 MAX_ENGLISH_SHARE = 0.1
 MAX_LINE_ENGLISH_SHARE = 0.5  # a Mallard line (one block) above this is an untranslated English block
@@ -63,6 +64,8 @@ MAN_LANGS = ("cs", "da", "de", "el", "es", "fr", "id", "it", "ja", "nb", "nl", "
 LO_LANGS = ("ca", "cs", "da", "de", "el", "en-us", "es", "fr", "id", "it", "ja", "ko", "nl", "pl", "pt", "ru", "sv",
             "tr", "vi", "zh-cn")
 DEBREF_LANGS = ("en", "de", "es", "fr", "id", "it", "ja", "pt", "zh-cn")
+# The installation guide's languages that data/sample does not take from it (the sample uses en de es fr it ja ru zh).
+INSTALL_GUIDE_LANGS = ("ca", "cs", "da", "el", "id", "ko", "nl", "pt", "ro", "sv", "vi")
 # Debian package suffixes and locale folders -> ISO 639-1 (Simplified Chinese only, Portuguese from pt / pt_BR).
 LANG_OF = {"en-us": "en", "en-US": "en", "C": "en", "pt-br": "pt", "pt_BR": "pt", "zh-cn": "zh", "zh-CN": "zh",
            "zh_CN": "zh"}
@@ -103,6 +106,8 @@ def sources() -> list[Source]:
                    "mallard") for d in GNOME_DIRS]
     out += [Source(f"debian-reference-{s}", "debian-reference", LANG_OF.get(s, s), "usr/share/debian-reference",
                    f"*.{s}.html", "html") for s in DEBREF_LANGS]
+    out += [Source("installation-guide-amd64", "installation-guide", d, f"usr/share/doc/installation-guide-amd64/{d}",
+                   "*.html", "html") for d in INSTALL_GUIDE_LANGS]
     out += [Source("debian-faq-ko", "debian-faq", "ko", "usr/share/doc/debian/FAQ/ko", "*.ko.html", "html")]
     out += [Source(f"maint-guide-{s}", "maint-guide", s, f"usr/share/doc/maint-guide-{s}/html", f"*.{s}.html", "html")
             for s in ("ca", "vi")]

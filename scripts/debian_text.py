@@ -42,6 +42,10 @@ GROFF = ["groff", "-k", "-t", "-mandoc", "-Tutf8", "-P-cbou", "-rLL=20000n", "-r
 # A man page's running header and footer end with the page name and section, e.g. ``LS(1)``.
 _HEADER_FOOTER = re.compile(r"\S+\([0-9][0-9A-Za-z]*\)\s*$")
 _BLANK_RUNS = re.compile(r"\n{3,}")
+# A rule drawn across the page (tbl's box lines, ``\l``) and right-aligned tab padding run to the rendering's line
+# length, 20000 characters: the rule is dropped, the padding cut to one space.
+_DRAWN_RULE = re.compile(r"^([^\w\s]|_)\1{19,}$")
+_PADDING = re.compile(r" {100,}")
 # Mallard elements whose text is one line of the document; <info> (credits, links, revisions) is metadata.
 MALLARD_BLOCKS = frozenset({"title", "subtitle", "p", "item", "code", "screen", "td", "th", "desc", "tt"})
 MALLARD_SKIP = frozenset({"info", "comment"})
@@ -100,8 +104,10 @@ def render_man(source: bytes) -> str:
 
 
 def clean_man_output(rendered: str) -> str:
-    """Rendered page -> text: running header and footer dropped, indentation stripped, blank runs folded."""
+    """Rendered page -> text: running header and footer and drawn rules dropped, indentation and tab padding
+    stripped, blank runs folded."""
     lines = [line.strip() for line in rendered.replace("\u00ad", "").splitlines()]
+    lines = ["" if _DRAWN_RULE.match(line) else _PADDING.sub(" ", line) for line in lines]
     content = [i for i, line in enumerate(lines) if line]
     for i in (content[:1] + content[-1:]) if content else []:
         if _HEADER_FOOTER.search(lines[i]):

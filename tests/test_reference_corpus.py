@@ -69,6 +69,11 @@ def test_clean_man_output_on_rendered_text():
     assert dt.clean_man_output(rendered) == "NAME\nls - list"
 
 
+def test_drawn_rules_and_tab_padding_of_the_wide_rendering_are_dropped():
+    rendered = "LS(1)  User Commands  LS(1)\n\nNAME\n" + "_" * 20000 + "\nls" + " " * 19990 + "-1\n" + "-" * 5 + "\n"
+    assert dt.clean_man_output(rendered) == "NAME\n\nls -1\n-----"
+
+
 def test_mallard_keeps_blocks_and_drops_info():
     page = (b'<page xmlns="http://projectmallard.org/1.0/"><info><credit><name>A. Author</name></credit>'
             b'<desc>Summary</desc></info><title>Title</title><p>One <gui>paragraph</gui>.</p>'
