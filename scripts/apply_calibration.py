@@ -10,10 +10,10 @@ published global values and not from the previous calibration (``never_tighten``
     python -m data_platform.rules calibrate /tmp/base.yaml --reference REF --junk JUNK --out /tmp/cal.yaml ...
     python scripts/apply_calibration.py apply rules/default.yaml /tmp/cal.yaml     # rewrites the file in place
 
-``strip`` drops every calibrated line (an enforced rule's, uncommented, only ``min`` / ``max``); ``apply`` writes
-each calibrated bound that differs from the base value into its language (into the hand-set line's other keys when
-there is one, never over a commented line) and refreshes each language's ``calibrated, on its reference: ...``
-summary.
+``strip`` drops the ``min`` / ``max`` of every enforced rule's uncommented line (the line when nothing else is
+left); ``apply`` writes each calibrated bound that differs from the base value into its language (beside the line's
+other keys when there are some, never over a commented line) and refreshes each language's ``calibrated, on its
+reference: ...`` summary.
 Plain text editing, because PyYAML drops comments and the comments are the file's documentation.
 """
 
@@ -45,14 +45,18 @@ def section(lines: list[str]) -> tuple[int, int]:
     return start, end
 
 
-def is_calibrated(line: str, enforced: set[str]) -> bool:
-    """An uncommented line of an enforced rule with only ``min`` / ``max``: written by ``apply``."""
+def stripped_line(line: str, enforced: set[str]) -> str | None:
+    """An enforced rule's uncommented line without its ``min`` / ``max`` (written by ``apply``): ``None`` when
+    nothing else is left, the other keys (``n: 3``) otherwise; any other line as it is."""
     m = RULE_LINE.match(line)
-    return bool(m) and m.group(1) in enforced and not m.group(3) and set(yaml.safe_load(m.group(2))) <= {"min", "max"}
+    if not m or m.group(1) not in enforced or m.group(3):
+        return line
+    rest = {k: v for k, v in yaml.safe_load(m.group(2)).items() if k not in ("min", "max")}
+    return f"    {m.group(1)}: {flow(rest)}" if rest else None
 
 
 def strip(text: str, enforced: dict[str, set[str]]) -> str:
-    """``text`` without the calibrated lines; ``enforced``: per language, the rules it enforces."""
+    """``text`` without the calibrated bounds; ``enforced``: per language, the rules it enforces."""
     lines = text.split("\n")
     start, end = section(lines)
     kept, lang, head = [], "", 0
@@ -61,8 +65,8 @@ def strip(text: str, enforced: dict[str, set[str]]) -> str:
             if lang and head == len(kept) - 1 and "{}" not in kept[head]:  # nothing left: an empty mapping
                 kept[head] = kept[head].replace(":", ": {}", 1)
             lang, head = m.group(2), len(kept)
-        if not is_calibrated(line, enforced.get(lang, set())):
-            kept.append(line)
+        if (new := stripped_line(line, enforced.get(lang, set()))) is not None:
+            kept.append(new)
     return "\n".join(lines[:start] + kept[:-1] + lines[end:])
 
 
@@ -125,7 +129,7 @@ def update_block(block: list[str], rules: dict[str, dict], base: dict[str, dict]
             continue
         seen.add(r.group(1))
         if not r.group(3):  # a commented line is hand-set, with its reason
-            merged = {**yaml.safe_load(r.group(2)), **changed(rules[r.group(1)], base.get(r.group(1), {}))}
+            merged = {**changed(rules[r.group(1)], base.get(r.group(1), {})), **yaml.safe_load(r.group(2))}
             body[i] = f"    {r.group(1)}: {flow(merged)}"
     added = [f"    {rule}: {flow(new)}" for rule, bounds in sorted(rules.items())
              if rule not in seen and (new := changed(bounds, base.get(rule, {})))]

@@ -115,7 +115,9 @@ def sources() -> list[Source]:
 
 
 def split_of(doc_id: str) -> str:
-    """``calib`` or ``holdout``, from a hash of the id: stable across runs, machines and Python versions."""
+    """``calib`` or ``holdout``, from a hash of the id: stable across runs, machines and Python versions. Documents
+    pass their page's id (package and path), so that the sections of one page share a split: an index page cut
+    into ten sections would otherwise sit in both halves, and the holdout would not be unseen text."""
     return "calib" if hashlib.sha256(doc_id.encode("utf-8")).digest()[0] % 2 == 0 else "holdout"
 
 
@@ -156,7 +158,7 @@ def documents(pkg: DebPackage, src: Source, seen: set[str]) -> Iterator[dict]:
             doc_id = f"{src.package}/{rel}" + (f"#{i}" if len(parts) > 1 else "")
             yield {"id": doc_id, "text": part, "lang": src.lang, "source": f"reference/{src.family}",
                    "meta": {"package": pkg.name, "version": pkg.version, "licence": pkg.licence, "path": rel,
-                            "format": src.kind, "split": split_of(doc_id)}}
+                            "format": src.kind, "split": split_of(f"{src.package}/{rel}")}}
 
 
 def round_robin(streams: Sequence[Iterator[dict]], limit: int) -> list[dict]:

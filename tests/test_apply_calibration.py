@@ -41,7 +41,7 @@ BASE = {"en": {"langid": {"min": 0.75}, "word_count": {"min": 20}}, "no": {"lang
 def test_strip_keeps_hand_set_and_tag_mode_lines():
     out = ac.strip(FILE, ENFORCED)
     assert "langid: {min: 0.45}" not in out and "  'no': {}   # no published entry" in out
-    assert "perplexity: {max: 400}" in out and "# hand-set: the reason" in out and "{max: 0.4, n: 3}" in out
+    assert "perplexity: {max: 400}" in out and "# hand-set: the reason" in out and "char_repetition: {n: 3}" in out
 
 
 def test_apply_writes_changed_bounds_and_summaries_and_keeps_the_rest():
