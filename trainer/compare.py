@@ -74,7 +74,8 @@ def _summaries(evals: list[dict]) -> dict:
 
 def _choice_values(results: list[dict]) -> list[float] | None:
     values = [(r["eval"].get("choice") or {}).get("accuracy") for r in results]
-    return None if any(v is None for v in values) else values
+    kept = [float(v) for v in values if v is not None]
+    return kept if len(kept) == len(values) else None
 
 
 def _verdicts(base: dict, other: dict, factor: float) -> dict:

@@ -77,7 +77,7 @@ def summarize(sums: list[float], with_bytes: bool) -> dict:
     """loss (nats/token), ppl, tokens, bytes, bits_per_byte, top1, top5 from one row of sums."""
     count = sums[TOKENS]
     loss = sums[NATS] / count if count else float("nan")
-    out = {"loss": loss, "ppl": math.exp(min(loss, 50.0)), "tokens": int(count),
+    out: dict[str, float | int | None] = {"loss": loss, "ppl": math.exp(min(loss, 50.0)), "tokens": int(count),
            "top1": sums[TOP1] / count if count else float("nan"),
            "top5": sums[TOP5] / count if count else float("nan")}
     if with_bytes:
