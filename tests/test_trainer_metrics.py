@@ -112,6 +112,7 @@ def test_choice_accuracy_of_a_fixed_bigram_model_equals_the_hand_count(tmp_path)
     result = evaluate_choice(Bigram(table), items, batch_size=7, device=torch.device("cpu"))
     assert result["correct"] == right and result["accuracy"] == pytest.approx(right / 20)
     assert result["chance"] == 0.25 and result["items"] == 20
+    assert result["stderr"] == pytest.approx(math.sqrt(right / 20 * (1 - right / 20) / 20))
 
 
 def test_choice_picks_the_continuation_a_model_prefers(tmp_path):

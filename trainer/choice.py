@@ -8,11 +8,13 @@ every run evaluated on the same held-out tokens gets the same items.
 The model picks the option with the highest summed log-likelihood given the prefix. Every option has the same
 number of tokens, so the sum ranks the options as the per-token mean would; per-character normalization (used
 when options differ in length) would instead reward options whose tokens carry more bytes, which is not what
-is asked here. Accuracy is reported with the chance level 1 / options.
+is asked here. Accuracy is reported with the chance level 1 / options and its binomial standard error
+sqrt(acc (1 - acc) / items), the sampling noise of the item set (the seed noise is the comparison's business).
 """
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -91,7 +93,7 @@ def evaluate_choice(model: torch.nn.Module, items: list[ChoiceItem], batch_size:
     """Accuracy over the items (``reduce`` sums a tensor over processes). Every rank runs the same number of
     batches, padded with rows whose score is dropped, as FSDP needs."""
     if not items:
-        return {"accuracy": None, "chance": None, "items": 0, "correct": 0, "method": METHOD}
+        return {"accuracy": None, "chance": None, "stderr": None, "items": 0, "correct": 0, "method": METHOD}
     model.eval()
     x, y = _rows(items)
     n = len(x)
@@ -109,8 +111,9 @@ def evaluate_choice(model: torch.nn.Module, items: list[ChoiceItem], batch_size:
     k = len(items[0].options)
     chosen = scores.view(-1, k).argmax(1).cpu()
     correct = int((chosen == torch.tensor([it.answer for it in items])).sum())
-    return {"accuracy": correct / len(items), "chance": 1 / k, "items": len(items), "correct": correct,
-            "method": METHOD}
+    acc = correct / len(items)
+    return {"accuracy": acc, "chance": 1 / k, "stderr": math.sqrt(acc * (1 - acc) / len(items)),
+            "items": len(items), "correct": correct, "method": METHOD}
 
 
 def run_choice(model: torch.nn.Module, streams: dict[str, TokenStream], eos: int, cfg: EvalConfig,

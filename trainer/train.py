@@ -277,9 +277,9 @@ def _record_choice(monitor: Monitor, step: int, choice: dict) -> None:
         monitor.record("choice", step, {"items": 0}, "choice: no items (eval.choice_items is 0, or fewer than 4 "
                                                      "held-out documents are long enough)")
         return
-    monitor.record("choice", step, {k: choice[k] for k in ("accuracy", "chance", "items", "correct")},
-                   f"choice {step:>6} | accuracy {choice['accuracy']:.3f} over {choice['items']} items "
-                   f"(chance {choice['chance']:.2f})")
+    monitor.record("choice", step, {k: choice[k] for k in ("accuracy", "chance", "stderr", "items", "correct")},
+                   f"choice {step:>6} | accuracy {choice['accuracy']:.3f} ± {choice['stderr']:.3f} over "
+                   f"{choice['items']} items (chance {choice['chance']:.2f})")
 
 
 def _loop(run: Run, stop_at: int | None) -> dict:
