@@ -115,7 +115,9 @@ def test_pack_reuses_a_complete_folder_and_refuses_other_inputs(corpus, tokens):
 
 
 def _config(tokens, out, *extra):
-    return load_config(TINY, [f"data.tokens={tokens}", "data.inputs=[]", f"run.out={out}", "run.steps=8",
+    tokenizer = tokens.parent / "tokenizer.json"
+    return load_config(TINY, [f"data.tokens={tokens}", "data.inputs=[]", f"data.tokenizer={tokenizer}",
+                              f"run.out={out}", "run.steps=8",
                               "log.every=1", "log.progress=false", "eval.every=4", "eval.max_sequences=4",
                               "checkpoint.every=4", "data.micro_batch=4", "data.seq_len=32", *extra])
 
@@ -123,6 +125,11 @@ def _config(tokens, out, *extra):
 def _curve(out, kind="train", key="train_loss"):
     rows = [json.loads(ln) for ln in (out / "metrics.jsonl").read_text().splitlines()]
     return [(r["step"], r[key]) for r in rows if r["kind"] == kind]
+
+
+def _eval_keys(out):
+    rows = [json.loads(ln) for ln in (out / "metrics.jsonl").read_text().splitlines()]
+    return set().union(*(r for r in rows if r["kind"] == "eval"))
 
 
 def test_resume_reproduces_the_uninterrupted_run(tokens, tmp_path):
@@ -135,6 +142,10 @@ def test_resume_reproduces_the_uninterrupted_run(tokens, tmp_path):
     assert resumed["eval"] == full["eval"] and resumed["step"] == 8
     assert set(full["eval"]["channels"]) == {"de", "en", "es", "fr", "it", "ja", "ru", "zh"}
     assert full["eval"]["overall"]["loss"] < np.log(300)
+    overall = full["eval"]["overall"]
+    assert 0 < overall["bits_per_byte"] < 8 and 0 <= overall["top1"] <= overall["top5"] <= 1
+    assert full["eval"]["choice"]["items"] > 0 and full["eval"]["choice"]["chance"] == 0.25
+    assert {"bits_per_byte", "top1", "top5", "bits_per_byte/en", "top5/zh"} <= _eval_keys(tmp_path / "full")
     assert sorted(p.name for p in (tmp_path / "full" / "checkpoints").iterdir()) == ["step_00000004",
                                                                                      "step_00000008"]
     assert (tmp_path / "full" / "tensorboard").is_dir() and full["tokens"] == 8 * 4 * 2 * 32

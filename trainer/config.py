@@ -72,6 +72,11 @@ class EvalConfig(_Section):
                                                  "set: all its documents are evaluated instead of data's held-out")
     max_sequences: int = Field(64, gt=0, description="held-out sequences per channel")
     batch_size: int = Field(8, gt=0)
+    choice_items: int = Field(200, ge=0, description="multiple-choice items built from the held-out documents, "
+                                                     "scored at the final evaluation (0: none)")
+    choice_prefix: int = Field(32, gt=0, description="tokens of passage given before the continuations")
+    choice_continuation: int = Field(16, gt=0, description="tokens of every continuation (true and distractors)")
+    choice_seed: int = Field(0, description="draws the items; the same for every run so versions compare")
 
 
 class CheckpointConfig(_Section):
@@ -111,6 +116,10 @@ class TrainConfig(_Section):
     def _fits(self) -> "TrainConfig":
         if self.data.seq_len > self.model.max_seq_len:
             raise ValueError(f"data.seq_len {self.data.seq_len} exceeds model.max_seq_len {self.model.max_seq_len}")
+        choice = self.eval.choice_prefix + self.eval.choice_continuation - 1
+        if self.eval.choice_items and choice > self.model.max_seq_len:
+            raise ValueError(f"eval.choice_prefix + eval.choice_continuation - 1 = {choice} exceeds "
+                             f"model.max_seq_len {self.model.max_seq_len}")
         return self
 
 

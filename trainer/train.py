@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING
 import torch
 
 from data_platform.yaml_lines import ConfigError
+from trainer import metrics as M
+from trainer.choice import run_choice
 from trainer.config import ScheduleConfig, TrainConfig, load_config
 from trainer.data import TokenData, TokenStream, batch
 from trainer.flops import flops_per_token, mfu, peak_flops
@@ -71,6 +73,7 @@ class Run:
     heldout: dict[str, TokenStream]
     monitor: Monitor
     ckpt_dir: Path
+    byte_len: torch.Tensor | None = None
 
 
 def lr_at(step: int, total: int, base_lr: float, s: ScheduleConfig) -> float:
@@ -128,12 +131,13 @@ def _save(accelerator: Accelerator, ckpt_dir: Path, step: int, keep: int) -> Pat
 
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, streams: dict[str, TokenStream], cfg: TrainConfig,
-             accelerator: Accelerator) -> dict:
-    """Held-out loss and perplexity per channel and overall (token-weighted). Every rank runs the same number
-    of batches (padded with fully masked rows), which FSDP needs."""
+             accelerator: Accelerator, byte_len: torch.Tensor | None = None) -> dict:
+    """Held-out loss, perplexity, top-1/top-5 next-token accuracy and (with the tokenizer's ``byte_len`` table)
+    bits per byte, per channel and overall (token-weighted; bytes summed). Every rank runs the same number of
+    batches (padded with fully masked rows), which FSDP needs."""
     model.eval()
     rank, world, t = accelerator.process_index, accelerator.num_processes, cfg.data.seq_len
-    sums = torch.zeros(len(streams), 2, dtype=torch.float64, device=accelerator.device)
+    sums = torch.zeros(len(streams), M.N_SUMS, dtype=torch.float64, device=accelerator.device)
     for k, (name, stream) in enumerate(sorted(streams.items())):
         n = min(cfg.eval.max_sequences, stream.n_sequences(t))
         mine = [i if i < n else None for i in range(rank, world * -(-n // world), world)]
@@ -142,17 +146,30 @@ def evaluate(model: torch.nn.Module, streams: dict[str, TokenStream], cfg: Train
             x, y = batch(streams, [(name, i if i is not None else 0) for i in chunk], t)
             y[[i is None for i in chunk]] = IGNORE_INDEX
             x, y = x.to(accelerator.device), y.to(accelerator.device)
-            sums[k, 0] += model(x, y, reduction="sum").double()
-            sums[k, 1] += (y != IGNORE_INDEX).sum()
+            sums[k] += M.batch_sums(model(x), y, byte_len)
     sums = accelerator.reduce(sums, "sum")
     model.train()
-    out = {name: _loss_ppl(*sums[k].tolist()) for k, name in enumerate(sorted(streams))}
-    return {"overall": _loss_ppl(*sums.sum(0).tolist()), "channels": out}
+    bpb = byte_len is not None
+    out = {name: M.summarize(sums[k].tolist(), bpb) for k, name in enumerate(sorted(streams))}
+    return {"overall": M.summarize(sums.sum(0).tolist(), bpb), "channels": out}
 
 
-def _loss_ppl(total: float, count: float) -> dict:
-    loss = total / count if count else float("nan")
-    return {"loss": loss, "ppl": math.exp(min(loss, 50.0)), "tokens": int(count)}
+def _byte_lengths(cfg: TrainConfig, data: TokenData, device: torch.device) -> torch.Tensor | None:
+    """The tokenizer's per-id UTF-8 byte lengths on ``device`` for bits per byte; None (with a warning) when
+    ``data.tokenizer`` names no file. A tokenizer other than the one the tokens were packed with is an error."""
+    path = cfg.data.tokenizer
+    if path is None or not Path(path).is_file():
+        warnings.warn(f"bits per byte not computed: data.tokenizer {path} is not a file", stacklevel=2)
+        return None
+    if M.tokenizer_sha256(path) != data.index["fingerprint"]["tokenizer_sha256"]:
+        raise ConfigError(f"data.tokenizer {path} is not the tokenizer {cfg.data.tokens} was packed with")
+    try:
+        lengths = M.token_byte_lengths(path)
+    except M.MetricsError as err:
+        raise ConfigError(str(err)) from err
+    table = torch.zeros(max(cfg.model.vocab_size, lengths.size), dtype=torch.int64)
+    table[: lengths.size] = torch.from_numpy(lengths)
+    return table.to(device)
 
 
 def _eval_streams(cfg: TrainConfig, data: TokenData) -> dict[str, TokenStream]:
@@ -209,11 +226,14 @@ def train(cfg: TrainConfig, stop_at: int | None = None, end_training: bool = Tru
         monitor.record("run", state.step, {"params": n_params, "world_size": world,
                                            **{f"p_{c}": p for c, p in probs.items()}})
     run = Run(cfg=cfg, accelerator=accelerator, model=model, optimizer=optimizer, state=state,
-              train_streams=train_streams, heldout=heldout, monitor=monitor, ckpt_dir=ckpt_dir)
+              train_streams=train_streams, heldout=heldout, monitor=monitor, ckpt_dir=ckpt_dir,
+              byte_len=_byte_lengths(cfg, data, accelerator.device))
     last = _loop(run, stop_at)
     if last.pop("eval_step", None) != state.step:  # the final evaluation, unless the loop's last step made it
-        last["eval"] = evaluate(model, heldout, cfg, accelerator)
+        last["eval"] = evaluate(model, heldout, cfg, accelerator, run.byte_len)
         _record_eval(monitor, state.step, last["eval"])
+    last["eval"]["choice"] = run_choice(model, heldout, data.index["special_ids"]["<|eos|>"], cfg.eval, accelerator)
+    _record_choice(monitor, state.step, last["eval"]["choice"])
     result = {"step": state.step, "tokens": state.tokens, "params": n_params, **last,
               "spikes": state.spikes.spikes, "mixture": probs, "epochs": state.sampler.epochs(),
               "out": str(out), "metrics": str(monitor.metrics_path), "tensorboard": str(out / "tensorboard")}
@@ -235,13 +255,31 @@ def _warn_repeats(probs: dict[str, float], sizes: dict[str, int], cfg: TrainConf
                           "repeating data beyond ~4 epochs adds little (Muennighoff et al. 2023)", stacklevel=2)
 
 
+EVAL_METRICS = ("loss", "ppl", "bits_per_byte", "top1", "top5")
+
+
 def _record_eval(monitor: Monitor, step: int, result: dict) -> None:
-    values = {"loss": result["overall"]["loss"], "ppl": result["overall"]["ppl"]}
+    """One ``eval`` record: every metric overall (``loss``) and per channel (``loss/<channel>``)."""
+    overall = result["overall"]
+    values = {m: overall[m] for m in EVAL_METRICS if m in overall}
     for c, r in result["channels"].items():
-        values[f"loss/{c}"], values[f"ppl/{c}"] = r["loss"], r["ppl"]
+        values.update({f"{m}/{c}": r[m] for m in EVAL_METRICS if m in r})
     per = ", ".join(f"{c} {r['loss']:.3f}" for c, r in result["channels"].items())
-    monitor.record("eval", step, values, f"eval {step:>6} | loss {values['loss']:.4f} | ppl {values['ppl']:.2f} "
-                                         f"| {per}")
+    bpb = overall.get("bits_per_byte")
+    monitor.record("eval", step, values, f"eval {step:>6} | loss {overall['loss']:.4f} | ppl {overall['ppl']:.2f} "
+                   + (f"| bpb {bpb:.4f} " if bpb is not None else "")
+                   + f"| top1 {overall['top1']:.3f} | top5 {overall['top5']:.3f} | {per}")
+
+
+def _record_choice(monitor: Monitor, step: int, choice: dict) -> None:
+    """One ``choice`` record: the multiple-choice accuracy next to its chance level."""
+    if choice["accuracy"] is None:
+        monitor.record("choice", step, {"items": 0}, "choice: no items (eval.choice_items is 0, or fewer than 4 "
+                                                     "held-out documents are long enough)")
+        return
+    monitor.record("choice", step, {k: choice[k] for k in ("accuracy", "chance", "stderr", "items", "correct")},
+                   f"choice {step:>6} | accuracy {choice['accuracy']:.3f} ± {choice['stderr']:.3f} over "
+                   f"{choice['items']} items (chance {choice['chance']:.2f})")
 
 
 def _loop(run: Run, stop_at: int | None) -> dict:
@@ -284,7 +322,8 @@ def _loop(run: Run, stop_at: int | None) -> dict:
                            f"step {state.step:>6} | loss {loss_val:.4f} | lr {lr:.2e} | grad {norm:.3f}"
                            + (f" | {tok_s:,.0f} tok/s" if tok_s else "") + (f" | MFU {util:.1%}" if util else ""))
         if cfg.eval.every and state.step % cfg.eval.every == 0:
-            last["eval"], last["eval_step"] = evaluate(run.model, run.heldout, cfg, accelerator), state.step
+            last["eval"] = evaluate(run.model, run.heldout, cfg, accelerator, run.byte_len)
+            last["eval_step"] = state.step
             _record_eval(monitor, state.step, last["eval"])
         if (cfg.checkpoint.every and state.step % cfg.checkpoint.every == 0) or state.step == end:
             last["checkpoint"] = str(_save(accelerator, run.ckpt_dir, state.step, cfg.checkpoint.keep))
@@ -317,7 +356,10 @@ def main(argv: list[str] | None = None) -> int:
         return error(err)
     ev = result["eval"]["overall"]
     if int(os.environ.get("RANK", "0")) == 0:
-        print(f"done: step {result['step']}, held-out loss {ev['loss']:.4f} (ppl {ev['ppl']:.2f}) -> {result['out']}")
+        bpb, choice = ev.get("bits_per_byte"), result["eval"]["choice"]["accuracy"]
+        print(f"done: step {result['step']}, held-out loss {ev['loss']:.4f} (ppl {ev['ppl']:.2f}"
+              + (f", {bpb:.4f} bits/byte" if bpb is not None else "") + f", top-1 {ev['top1']:.3f}"
+              + (f", choice accuracy {choice:.3f}" if choice is not None else "") + f") -> {result['out']}")
     return 0
 
 
