@@ -65,8 +65,8 @@ def _ablation_yaml(root, out, name="ablation", **changes) -> str:
                "data.channel=source", "data.seq_len=32", "data.micro_batch=4", "data.grad_accum=1",
                "data.workers=1", "checkpoint.every=4", "checkpoint.keep=3", "log.progress=false", "log.every=4"]},
            "tokenizer": {"train_on": [str(root / "raw")], "vocab_size": 300},
-           "eval": {"inputs": [str(root / "cleaned" / "manifest.json")], "docs_per_channel": 2, "points": 3,
-                    "max_sequences": 12},
+           "eval": {"inputs": [str(root / "cleaned" / "manifest.json")], "separate": False, "docs_per_channel": 2,
+                    "points": 3, "max_sequences": 12},
            "token_budget": 32 * 4 * STEPS, "seeds": [0, 1], **changes}
     path = root / f"{name}.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
@@ -232,3 +232,109 @@ def test_ablation_notebook_runs(ablation, monkeypatch):
     table = next(c for c in nb.cells if "table" in c.metadata.get("tags", []))
     shown = "".join(o.get("data", {}).get("text/plain", "") for o in table.outputs)
     assert "raw" in shown and "cleaned" in shown and "loss" in shown
+
+
+def _train_tokens(folder) -> int:
+    return sum(c["train"]["tokens"] for c in TokenData(folder).index["channels"].values())
+
+
+def test_comparison_reports_unique_tokens_and_epochs(ablation):
+    out = ablation["out"]
+    result = json.loads((out / "comparison.json").read_text())
+    heldout = pq.read_table(out / "eval" / "heldout.parquet").num_rows
+    md = (out / "comparison.md").read_text()
+    assert result["token_budget"] == result["tokens_per_run"] == 32 * 4 * STEPS and not result["allow_repeat"]
+    for name, v in result["versions"].items():
+        unique = _train_tokens(out / "tokens" / name)
+        assert v["unique_tokens"] == unique and v["epochs"] == pytest.approx(32 * 4 * STEPS / unique)
+        assert v["eval_docs_excluded"] == heldout and set(v["channel_epochs"]) == set(ablation["docs"]["source"])
+        read = [json.loads((out / "runs" / name / f"seed{s}" / "final.json").read_text())["epochs"] for s in (0, 1)]
+        assert v["epochs_read"] == max(e for r in read for e in r.values())
+        assert f"| {name} | {unique:,} | {v['epochs']:.3f} |" in md
+    assert "## Token budget and epochs" in md and "repeats refused" in md
+
+
+def test_epochs_and_the_refusal_on_known_token_counts():
+    from trainer.ablate import AblationError, check_repeats, epochs_at, one_epoch_tokens
+
+    weighted = {"unique_tokens": 1000, "sizes": {"a": 10, "b": 5}, "probs": {"a": 0.5, "b": 0.5}, "excluded": 0}
+    v = epochs_at(weighted, 640, 32)
+    assert v["epochs"] == pytest.approx(0.64) and v["channel_epochs"] == {"a": 1.0, "b": 2.0}
+    assert one_epoch_tokens(weighted, 32) == 320  # channel b: 5 sequences x 32 tokens at probability 0.5
+    with pytest.raises(AblationError, match=r"version 'w' .* would read channel b 2\.00 times"):
+        check_repeats({"token_budget": 640, "tokens_per_run": 640, "versions": {"w": v}}, allow_repeat=False)
+    by_size = {"unique_tokens": 1000, "sizes": {"a": 20, "b": 12}, "probs": {"a": 0.625, "b": 0.375}, "excluded": 0}
+    assert one_epoch_tokens(by_size, 32) == 1000  # 1024 sequence slots, 1000 unique tokens
+    plan = {"token_budget": 1200, "tokens_per_run": 1280, "versions": {"s": epochs_at(by_size, 1280, 32)}}
+    with pytest.raises(AblationError, match=r"^version 's' has 1,000 unique training tokens; token_budget 1,200 "
+                                            r"\(1,280 tokens per run\) would need 1\.28 epochs: lower token_budget"):
+        check_repeats(plan, allow_repeat=False)
+    check_repeats(plan, allow_repeat=True)
+    check_repeats({**plan, "tokens_per_run": 1000, "versions": {"s": epochs_at(by_size, 1000, 32)}}, False)
+
+
+def test_budget_above_a_versions_unique_tokens_is_refused(ablation, capsys):
+    root, out = ablation["root"], ablation["out"]
+    unique = _train_tokens(out / "tokens" / "cleaned")
+    assert _train_tokens(out / "tokens" / "raw") > unique
+    before = sorted(out.glob("runs/*/seed*"))
+    config = _ablation_yaml(root, out, "repeat", token_budget=unique + 1)
+    assert main(["--config", config]) == 2
+    err = capsys.readouterr().err
+    tokens = -(-(unique + 1) // 128) * 128
+    assert err.startswith(f"error: version 'cleaned' has {unique:,} unique training tokens; token_budget "
+                          f"{unique + 1:,} ({tokens:,} tokens per run) would need {tokens / unique:.2f} epochs")
+    assert "allow_repeat: true" in err and err.count("\n") == 1
+    assert sorted(out.glob("runs/*/seed*")) == before
+
+
+def test_separate_eval_input_shared_with_a_version_is_refused(ablation, tmp_path, capsys):
+    root = ablation["root"]
+    for shared, version in ((root / "cleaned" / "manifest.json", "cleaned"), (root / "raw" / "p.parquet", "raw")):
+        config = _ablation_yaml(root, tmp_path / "sep", "sep", eval={"inputs": [str(shared)], "points": 2})
+        assert main(["--config", config]) == 2
+        err = capsys.readouterr().err
+        assert f"is also an input of version '{version}'" in err and "eval.separate: false" in err
+        assert err.count("\n") == 1
+    assert not (tmp_path / "sep").exists()  # refused before anything is written
+
+
+def _small_yaml(ablation, out, name, **changes) -> str:
+    """Versions 'a' (6 FAQ pages) and 'b' (its first 3); the evaluation set is a file of its own holding 3 other
+    FAQ pages and a's last one."""
+    root, docs = ablation["root"], ablation["docs"]
+    faq = docs[docs["source"] == "debian-doc/debian-faq"].sort_values("id").head(9)
+    for part, rows in (("a", faq.iloc[:6]), ("b", faq.iloc[:3]), ("heldout", faq.iloc[5:])):
+        (root / "small" / part).mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pandas(rows, preserve_index=False), root / "small" / part / "part.parquet")
+    return _ablation_yaml(
+        root, out, name, versions=[{"name": v, "inputs": [str(root / "small" / v)]} for v in ("a", "b")],
+        tokenizer={"path": str(ablation["out"] / "tokenizer" / "tokenizer.json")},
+        eval={"inputs": [str(root / "small" / "heldout")], "points": 2, "max_sequences": 4}, seeds=[0], **changes)
+
+
+def test_auto_budget_reads_the_smallest_version_once_with_a_separate_eval_set(ablation, tmp_path):
+    assert main(["--config", _small_yaml(ablation, tmp_path / "auto", "auto", token_budget="auto")]) == 0
+    result = json.loads((tmp_path / "auto" / "comparison.json").read_text())
+    a, b = result["versions"]["a"], result["versions"]["b"]
+    assert b["unique_tokens"] == _train_tokens(tmp_path / "auto" / "tokens" / "b") < a["unique_tokens"]
+    assert result["token_budget"] == result["tokens_per_run"] == result["steps"] * 128
+    assert b["unique_tokens"] - 128 < result["tokens_per_run"] <= b["unique_tokens"]  # whole steps, one epoch
+    assert 1 - 128 / b["unique_tokens"] < b["epochs"] <= 1 and a["epochs"] < b["epochs"]
+    assert a["eval_docs_excluded"] == 1 and b["eval_docs_excluded"] == 0  # a's page in the eval set is left out
+    assert result["eval_separate"] and "token_budget auto" in (tmp_path / "auto" / "comparison.md").read_text()
+
+
+def test_allow_repeat_runs_a_repeating_budget(ablation, tmp_path, capsys):
+    budget = 32 * 4 * 40
+    config = _small_yaml(ablation, tmp_path / "rep", "rep", token_budget=budget)
+    assert main(["--config", config]) == 2
+    assert capsys.readouterr().err.startswith("error: version 'b' has ")
+    unique = _train_tokens(tmp_path / "rep" / "tokens" / "b")
+    assert unique < budget < _train_tokens(tmp_path / "rep" / "tokens" / "a")  # b repeats, a does not
+    config = _small_yaml(ablation, tmp_path / "rep", "rep", token_budget=budget, allow_repeat=True)
+    assert main(["--config", config]) == 0
+    result = json.loads((tmp_path / "rep" / "comparison.json").read_text())
+    b = result["versions"]["b"]
+    assert result["allow_repeat"] and b["epochs"] == pytest.approx(budget / unique) and b["epochs_read"] > 1
+    assert "repeats allowed" in (tmp_path / "rep" / "comparison.md").read_text()

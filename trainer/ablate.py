@@ -14,6 +14,18 @@ Layout of ``out``::
 
 A run with ``_COMPLETE`` is skipped; an interrupted one resumes from its last checkpoint. A run folder holding
 another configuration is refused rather than mixed.
+
+Same compute, at most one epoch: every run trains on the same ``token_budget`` tokens (whole optimizer steps).
+After packing, each version's unique training tokens (evaluation documents left out) are counted; a budget that
+would read a version more than once (tokens per run > its unique tokens), or a channel of its mixture more than
+once in expectation (weights, caps), is refused unless ``allow_repeat: true``. ``token_budget: auto`` takes the
+most tokens that repeat no version (the smallest version's, in whole steps). Epochs per version are reported.
+
+The common evaluation set, two modes. ``eval.separate: true`` (default) answers "is B better than A": the
+evaluation inputs are files no version reads (refused otherwise), a source of its own, and any of its document
+ids found in a version are still left out of that version's training tokens. ``eval.separate: false`` allows
+sampling it (``docs_per_channel``) from a version's inputs, removed from every version: never trained on, but
+drawn from one version's distribution, so it favours the versions that resemble that one.
 """
 
 from __future__ import annotations
@@ -34,8 +46,10 @@ from trainer import compare
 from trainer.ablation_config import AblationConfig, VersionSpec, load_ablation
 from trainer.config import TrainConfig, load_config
 from trainer.inputs import resolve
+from trainer.mixture import mixture_probs
 
 COMPLETE = "_COMPLETE"
+EPOCH_TOLERANCE = 1e-9  # float slack when a budget reads a version exactly once
 
 
 class AblationError(ValueError):
@@ -106,7 +120,7 @@ def run_overrides(cfg: AblationConfig, version: VersionSpec, seed: int, steps: i
     the data, the seed and the folders is the same for every run."""
     out = Path(cfg.out)
     values = {"data.inputs": version.inputs, "data.tokenizer": tokenizer_path(cfg),
-              "data.tokens": str(out / "tokens" / version.name), "data.exclude": eval_inputs(cfg),
+              "data.tokens": str(tokens_dir(out, version.name)), "data.exclude": eval_inputs(cfg),
               "data.heldout_docs": 0, "data.seed": seed, "run.seed": seed, "run.steps": steps,
               "run.out": str(run_dir(out, version.name, seed)), "eval.tokens": str(out / "tokens" / "eval"),
               "eval.every": eval_every, "eval.max_sequences": eval_sequences}
@@ -119,9 +133,101 @@ def run_dir(out: Path, version: str, seed: int) -> Path:
     return out / "runs" / version / f"seed{seed}"
 
 
+def tokens_dir(out: Path, version: str) -> Path:
+    """A version's packed tokens, shared by its seeds."""
+    return out / "tokens" / version
+
+
+def check_separate_eval(cfg: AblationConfig) -> None:
+    """With ``eval.separate``: refuse evaluation inputs that share a parquet file with any version."""
+    if not cfg.eval.separate:
+        return
+    eval_files = set(resolve(list(cfg.eval.inputs)))
+    for version in cfg.versions:
+        shared = sorted(eval_files.intersection(resolve(version.inputs)))
+        if shared:
+            raise AblationError(f"eval input {shared[0]} is also an input of version '{version.name}': a separate "
+                                "evaluation set must come from files no version reads (or set eval.separate: false "
+                                "to sample it from the versions' inputs)")
+
+
+def pack_versions(cfg: AblationConfig, base: TrainConfig) -> None:
+    """Pack every version as its runs will (the trainer then reuses the folder), evaluation ids left out."""
+    from trainer.pack import pack
+
+    for version in cfg.versions:
+        pack(version.inputs, tokenizer_path(cfg), tokens_dir(Path(cfg.out), version.name),
+             channel=base.data.channel, heldout_docs=0, workers=base.data.workers, exclude=eval_inputs(cfg))
+
+
+def tokens_per_step(train: TrainConfig, world: int) -> int:
+    return train.data.seq_len * train.data.micro_batch * train.data.grad_accum * world
+
+
 def steps_for(budget: int, train: TrainConfig, world: int) -> int:
     """Optimizer steps that cover the token budget: budget / (seq_len x micro_batch x grad_accum x world)."""
-    return max(1, math.ceil(budget / (train.data.seq_len * train.data.micro_batch * train.data.grad_accum * world)))
+    return max(1, math.ceil(budget / tokens_per_step(train, world)))
+
+
+def version_mixture(folder: Path, weights: dict[str, float] | None, train: TrainConfig) -> dict:
+    """A packed version's unique training tokens, its training sequences per channel and the mixture's
+    probabilities (as the trainer computes them)."""
+    from trainer.data import TokenData
+
+    data = TokenData(folder)
+    sizes = {c: s.n_sequences(train.data.seq_len) for c, s in data.streams("train").items()}
+    unique = sum(c["train"]["tokens"] for c in data.index["channels"].values())
+    return {"unique_tokens": unique, "sizes": sizes, "probs": mixture_probs(sizes, weights, train.data.caps),
+            "excluded": data.index["excluded"]}
+
+
+def one_epoch_tokens(mix: dict, seq_len: int) -> float:
+    """The most tokens per run that read neither the version nor (in expectation) a channel twice."""
+    return min([mix["unique_tokens"], *(mix["sizes"][c] * seq_len / p for c, p in mix["probs"].items())])
+
+
+def epochs_at(mix: dict, tokens: int, seq_len: int) -> dict:
+    """Epochs of a version at ``tokens`` per run: tokens / unique tokens, and per channel as the mixture plans."""
+    return {"unique_tokens": mix["unique_tokens"], "epochs": tokens / mix["unique_tokens"],
+            "channel_epochs": {c: p * tokens / (mix["sizes"][c] * seq_len) for c, p in mix["probs"].items()},
+            "eval_docs_excluded": mix["excluded"]}
+
+
+def plan_budget(cfg: AblationConfig, train: TrainConfig, world: int) -> dict:
+    """Steps, tokens per run and epochs per version from the packed versions (``token_budget: auto`` resolved)."""
+    per_step, seq_len = tokens_per_step(train, world), train.data.seq_len
+    mixes = {v.name: version_mixture(tokens_dir(Path(cfg.out), v.name),
+                                     train.data.weights if v.weights is None else v.weights, train)
+             for v in cfg.versions}
+    if cfg.token_budget == "auto":
+        name, limit = min(((n, one_epoch_tokens(m, seq_len)) for n, m in mixes.items()), key=lambda x: x[1])
+        steps = int(limit // per_step)
+        if steps == 0:
+            raise AblationError(f"token_budget auto: version '{name}' gives {limit:,.0f} tokens without repeating, "
+                                f"less than one optimizer step ({per_step:,} tokens); use more data or smaller batches")
+        budget = steps * per_step
+    else:
+        budget, steps = cfg.token_budget, steps_for(cfg.token_budget, train, world)
+    tokens = steps * per_step
+    return {"token_budget": budget, "steps": steps, "tokens_per_run": tokens,
+            "versions": {n: epochs_at(m, tokens, seq_len) for n, m in mixes.items()}}
+
+
+def check_repeats(plan: dict, allow_repeat: bool) -> None:
+    """Refuse a plan that reads a version, or a channel of its mixture, more than once (unless allowed)."""
+    if allow_repeat:
+        return
+    budget, tokens = plan["token_budget"], plan["tokens_per_run"]
+    how = "lower token_budget (or set it to auto) or set allow_repeat: true to train on repeated data"
+    for name, v in plan["versions"].items():
+        if v["epochs"] > 1 + EPOCH_TOLERANCE:
+            raise AblationError(f"version '{name}' has {v['unique_tokens']:,} unique training tokens; token_budget "
+                                f"{budget:,} ({tokens:,} tokens per run) would need {v['epochs']:.2f} epochs: {how}")
+        channel, most = max(v["channel_epochs"].items(), key=lambda kv: kv[1])
+        if most > 1 + EPOCH_TOLERANCE:
+            raise AblationError(f"version '{name}' ({v['unique_tokens']:,} unique training tokens): token_budget "
+                                f"{budget:,} ({tokens:,} tokens per run) would read channel {channel} {most:.2f} "
+                                f"times through the mixture's weights/caps: {how}")
 
 
 def _run_one(train_cfg: TrainConfig, state) -> dict:
@@ -158,14 +264,18 @@ def run_ablation(cfg: AblationConfig) -> dict:
 
     state, out = _state(), Path(cfg.out)
     base = load_config(cfg.training.config, list(cfg.training.overrides))
-    steps = steps_for(cfg.token_budget, base, state.num_processes)
+    check_separate_eval(cfg)
     if state.is_main_process:
         out.mkdir(parents=True, exist_ok=True)
         prepare_tokenizer(cfg)
         prepare_eval(cfg, base.data.channel)
         pack(eval_inputs(cfg), tokenizer_path(cfg), out / "tokens" / "eval", channel=base.data.channel,
              heldout_docs=0, workers=base.data.workers)
+        pack_versions(cfg, base)
     state.wait_for_everyone()
+    plan = plan_budget(cfg, base, state.num_processes)
+    check_repeats(plan, cfg.allow_repeat)
+    steps = plan["steps"]
     eval_seqs = cfg.eval.max_sequences or max(
         s.n_sequences(base.data.seq_len) for s in TokenData(out / "tokens" / "eval").streams("all").values())
     every = max(1, steps // cfg.eval.points)
@@ -174,24 +284,28 @@ def run_ablation(cfg: AblationConfig) -> dict:
         for seed in cfg.seeds:
             overrides = run_overrides(cfg, version, seed, steps, every, eval_seqs)
             runs.setdefault(version.name, []).append(_run_one(load_config(cfg.training.config, overrides), state))
-    result = _comparison(cfg, runs, steps, base.data.channel)
+    result = _comparison(cfg, runs, plan, base.data.channel)
     if state.is_main_process:
         write_outputs(out, result)
     state.destroy_process_group()
     return result
 
 
-def _comparison(cfg: AblationConfig, runs: dict[str, list[dict]], steps: int, channel: str) -> dict:
+def _comparison(cfg: AblationConfig, runs: dict[str, list[dict]], plan: dict, channel: str) -> dict:
     result = compare.compare(runs, cfg.noise_factor)
     for version in cfg.versions:
         entry = result["versions"][version.name]
         entry["inputs"], entry["data_version"] = version.inputs, _data_version(version.inputs)
         entry["runs"] = [r["out"] for r in runs[version.name]]
+        entry.update(plan["versions"][version.name])
+        entry["epochs_read"] = max(e for r in runs[version.name] for e in r["epochs"].values())
         tokens_per_step = runs[version.name][0]["tokens"] // runs[version.name][0]["step"]
         result.setdefault("curves", {})[version.name] = compare.band(
             [compare.eval_curve(Path(r["metrics"]), tokens_per_step) for r in runs[version.name]])
     first = next(iter(runs.values()))[0]
-    result.update(token_budget=cfg.token_budget, steps=steps, tokens_per_run=first["tokens"],
+    result.update(token_budget=plan["token_budget"], token_budget_setting=cfg.token_budget,
+                  allow_repeat=cfg.allow_repeat, eval_separate=cfg.eval.separate, steps=plan["steps"],
+                  tokens_per_run=first["tokens"],
                   params=first["params"], seed_list=list(cfg.seeds), noise_factor=cfg.noise_factor, channel=channel,
                   training_config=cfg.training.config, overrides=list(cfg.training.overrides),
                   metric="held-out loss (nats/token) on the common evaluation set")
@@ -201,8 +315,29 @@ def _comparison(cfg: AblationConfig, runs: dict[str, list[dict]], steps: int, ch
 def write_outputs(out: Path, result: dict) -> None:
     """``comparison.json``, ``comparison.md`` and ``curves.png`` in ``out``."""
     (out / "comparison.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    (out / "comparison.md").write_text(compare.markdown(result), encoding="utf-8")
+    (out / "comparison.md").write_text(report_markdown(result), encoding="utf-8")
     compare.plot_curves(result["curves"], out / "curves.png")
+
+
+_EVAL_MODE = {True: "separate inputs", False: "may be sampled from a version's inputs"}
+
+
+def report_markdown(result: dict) -> str:
+    """``comparison.md``: the comparison's tables, then the budget: unique tokens and epochs per version."""
+    setting = result["token_budget_setting"]
+    lines = ["", "## Token budget and epochs", "",
+             f"{result['tokens_per_run']:,} training tokens per run for every version (token_budget "
+             f"{setting if setting == 'auto' else f'{setting:,}'}; repeats "
+             f"{'allowed' if result['allow_repeat'] else 'refused'}). Epochs = tokens per run / the version's unique "
+             "training tokens (evaluation documents left out); the most-read channel as the mixture plans it and as "
+             f"read (max over seeds). Evaluation set: {_EVAL_MODE[result['eval_separate']]}.",
+             "", "| version | unique training tokens | epochs | most-read channel, planned | read | "
+                 "evaluation docs excluded |", "|---|---|---|---|---|---|"]
+    for name, v in result["versions"].items():
+        channel, planned = max(v["channel_epochs"].items(), key=lambda kv: kv[1])
+        lines.append(f"| {name} | {v['unique_tokens']:,} | {v['epochs']:.3f} | {channel} {planned:.3f} | "
+                     f"{v['epochs_read']:.3f} | {v['eval_docs_excluded']} |")
+    return compare.markdown(result) + "\n".join(lines) + "\n"
 
 
 EXAMPLES = """examples (dp-ablate is the same command as python -m trainer.ablate):
@@ -227,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, AblationError, InputError, MixtureError, PackError) as err:
         return error(err)
     if _state().is_main_process:
-        print(compare.markdown(result), end="")
+        print(report_markdown(result), end="")
         print(f"-> {Path(cfg.out) / 'comparison.md'}")
     return 0
 

@@ -4,8 +4,9 @@ tokenizer (pydantic; errors name the file, the key path and the line, as ``train
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 from data_platform.yaml_lines import ConfigError, load_with_lines, locator, validate
 
@@ -41,6 +42,8 @@ class TokenizerSpec(_Section):
 
 class EvalSpec(_Section):
     inputs: list[str] = Field(min_length=1, description="parquet inputs of the common evaluation set")
+    separate: bool = Field(True, description="the inputs are their own source: refused when they share a parquet "
+                                             "file with a version; false = may be (sampled from) a version's inputs")
     docs_per_channel: int | None = Field(None, gt=0, description="take only this many documents per channel "
                                                                  "(smallest id hashes, at most half of it)")
     points: int = Field(10, gt=0, description="evaluations along each run (the loss curves)")
@@ -53,7 +56,11 @@ class AblationConfig(_Section):
     training: TrainingSpec
     tokenizer: TokenizerSpec
     eval: EvalSpec
-    token_budget: int = Field(gt=0, description="training tokens per run (-> steps)")
+    token_budget: PositiveInt | Literal["auto"] = Field(
+        description="training tokens per run, the same for every version (-> steps); auto = the most that reads "
+                    "no version more than once (the smallest version's unique tokens, whole steps)")
+    allow_repeat: bool = Field(False, description="run a budget that reads a version (or a channel of its "
+                                                  "mixture) more than once; false = refuse it")
     seeds: list[int] = Field(min_length=1, description="each seeds the model init and the data order")
     noise_factor: float = Field(2.0, gt=0, description="verdict only where |gap| > factor x pooled seed std")
 
