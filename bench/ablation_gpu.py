@@ -65,7 +65,10 @@ def ablation_config(args: argparse.Namespace) -> dict:
     return {"out": args.work, "versions": versions,
             "training": {"config": str(ROOT / config), "overrides": overrides + args.overrides},
             "tokenizer": {"path": args.tokenizer},
-            "eval": {"inputs": args.eval, "docs_per_channel": args.eval_docs_per_channel, "points": 10},
+            "eval": {"inputs": args.eval, "docs_per_channel": args.eval_docs_per_channel, "points": 10,
+                     "separate": False},  # sampled from the cleaned version: the sample has no third source
+            # a throughput and memorisation benchmark: it repeats the small sample on purpose
+            "allow_repeat": True,
             "token_budget": 32 * 4 * 20 if args.tiny else args.tokens, "seeds": args.seeds}
 
 

@@ -308,7 +308,8 @@ def _comparison(cfg: AblationConfig, runs: dict[str, list[dict]], plan: dict, ch
                   tokens_per_run=first["tokens"],
                   params=first["params"], seed_list=list(cfg.seeds), noise_factor=cfg.noise_factor, channel=channel,
                   training_config=cfg.training.config, overrides=list(cfg.training.overrides),
-                  metric="held-out loss (nats/token) on the common evaluation set")
+                  metric="held-out loss (nats/token) on the common evaluation set; bits per byte, top-1/top-5 "
+                         "accuracy and the multiple-choice accuracy under metrics")
     return result
 
 
