@@ -19,6 +19,7 @@ from data_platform.io.records import FieldMap, parse_json_line
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 import build_reference as br  # noqa: E402
+import build_sample as bs  # noqa: E402
 import debian_text as dt  # noqa: E402
 import noise  # noqa: E402
 
@@ -228,4 +229,7 @@ def test_small_readme_lists_every_package_with_version_and_licence():
     for p in packages:
         assert f"| `{p['package']}` | {p['version']} | {p['licence']} |" in readme
     sample = (ROOT / "data" / "sample" / "README.md").read_text(encoding="utf-8")
-    assert not any(re.search(rf"^\| {re.escape(name)} \|", sample, re.M) for name in used)  # none of data/sample
+    shared = {name for name in used if re.search(rf"^\| {re.escape(name)} \|", sample, re.M)}
+    assert shared <= {"installation-guide-amd64"}  # no text of data/sample: of its packages, only other languages
+    ig_langs = {d["lang"] for d in _read(SMALL / "reference.jsonl.gz") if d["meta"]["package"] in shared}
+    assert ig_langs <= set(br.INSTALL_GUIDE_LANGS) and not ig_langs & set(bs.INSTALL_GUIDE_LANG_DIRS.values())

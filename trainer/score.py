@@ -201,8 +201,8 @@ def score(run: str | Path, inputs: list[str], out: str | Path, *, tokenizer: str
     return {"documents": rows, "checkpoint": str(ckpt), "device": str(dev), "out": str(out)}
 
 
-EXAMPLES = """example:
-  python -m trainer.score --run out/train/tiny --input out/filter/kept --out out/scores/tiny.parquet
+EXAMPLES = """example (dp-score is the same command as python -m trainer.score):
+  dp-score --run out/train/tiny --input out/filter/kept --out out/scores/tiny.parquet
 """
 
 
