@@ -260,3 +260,8 @@ def test_small_heldout_shares_no_package_family_with_the_corpus():
     raw_families = {r["source"].split("/", 1)[1] for r in _small_records()}
     held_families = {r["source"].split("/", 1)[1] for r in _read(SMALL / "heldout.jsonl.gz")}
     assert held_families == set(CFG.heldout.families) and not raw_families & held_families
+
+
+def test_drawn_table_rules_are_cut():
+    text = "│ name │ value │\n├" + "─" * 20000 + "┼" + "─" * 300 + "┤\n└───┘\nSee ......................... page 4"
+    assert bd.squeeze_rules(text) == "│ name │ value │\nSee ... page 4"
