@@ -31,7 +31,6 @@ import hashlib
 import json
 import os
 import random
-import re
 import statistics
 import sys
 import time
@@ -49,7 +48,7 @@ import dev_noise as dn  # noqa: E402
 import noise  # noqa: E402
 from build_sample import INSTALL_GUIDE_LANG_DIRS, english_share  # noqa: E402
 from build_sample import PACKAGES as SAMPLE_PACKAGES
-from debian_text import DebPackage, fetch_packages, sections  # noqa: E402
+from debian_text import DebPackage, fetch_packages, sections, squeeze_rules  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "dev_corpus.yaml"
@@ -69,10 +68,6 @@ LICENCES = {**br.LICENCES,
             "manpages-dev": "each page's own licence notice (Linux man-pages project; DFSG-free)",
             "manpages-ja-dev": br.LICENCES["manpages-ja"],
             "python3.11-doc": "PSF-2.0"}
-# groff draws tbl boxes across its 20000-column page: runs of one symbol (─ ═ - = . ...) thousands long, and lines
-# of box-drawing characters only. debian_text drops a line that is one such run; the rest are cut here.
-_SYMBOL_RUN = re.compile(r"([^\w\s])\1{19,}")
-_BOX_LINE = re.compile(r"^[\u2500-\u257f\s|+\-=_]*$")
 PAGE_KINDS = {"keyword_spam": noise.keyword_spam, "word_shuffle": noise.word_shuffle, "menu_only": noise.nav_menu,
               "mojibake": noise.mojibake}
 
@@ -260,12 +255,6 @@ def source_texts(pkg: DebPackage, src: br.Source, seed: int, cache: Path, limit:
         os.replace(cached.with_suffix(".tmp"), cached)
     rels = [p.relative_to(pkg.root).as_posix() for p in files][:limit]
     return [(rel, text) for rel in rels if (text := texts.get(rel))]
-
-
-def squeeze_rules(text: str) -> str:
-    """The text with runs of 20+ copies of one symbol cut to three and box-drawing-only lines dropped."""
-    lines = (_SYMBOL_RUN.sub(lambda m: m.group(1) * 3, line) for line in text.split("\n"))
-    return "\n".join(line for line in lines if not (line.strip() and _BOX_LINE.match(line)))
 
 
 def documents(pkg: DebPackage, src: br.Source, texts: list[tuple[str, str]], cfg: Documents,

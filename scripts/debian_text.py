@@ -42,9 +42,11 @@ GROFF = ["groff", "-k", "-t", "-mandoc", "-Tutf8", "-P-cbou", "-rLL=20000n", "-r
 # A man page's running header and footer end with the page name and section, e.g. ``LS(1)``.
 _HEADER_FOOTER = re.compile(r"\S+\([0-9][0-9A-Za-z]*\)\s*$")
 _BLANK_RUNS = re.compile(r"\n{3,}")
-# A rule drawn across the page (tbl's box lines, ``\l``) and right-aligned tab padding run to the rendering's line
-# length, 20000 characters: the rule is dropped, the padding cut to one space.
-_DRAWN_RULE = re.compile(r"^([^\w\s]|_)\1{19,}$")
+# groff draws tbl boxes and ``\l`` rules across its 20000-column page: runs of one symbol (─ ═ - = . ...) thousands
+# long, and lines of box-drawing characters only; right-aligned tab padding runs as far. Runs are cut to three,
+# box-only lines dropped, padding cut to one space.
+_SYMBOL_RUN = re.compile(r"([^\w\s]|_)\1{19,}")
+_BOX_LINE = re.compile(r"^[\u2500-\u257f\s|+\-=_]*$")
 _PADDING = re.compile(r" {100,}")
 # Mallard elements whose text is one line of the document; <info> (credits, links, revisions) is metadata.
 MALLARD_BLOCKS = frozenset({"title", "subtitle", "p", "item", "code", "screen", "td", "th", "desc", "tt"})
@@ -103,11 +105,17 @@ def render_man(source: bytes) -> str:
     return done.stdout.decode("utf-8", errors="replace")
 
 
+def squeeze_rules(text: str) -> str:
+    """The text with runs of 20+ copies of one symbol cut to three and box-drawing-only lines dropped."""
+    lines = (_SYMBOL_RUN.sub(lambda m: m.group(1)[:1] * 3, line) for line in text.split("\n"))
+    return "\n".join(line for line in lines if not (line.strip() and _BOX_LINE.match(line)))
+
+
 def clean_man_output(rendered: str) -> str:
     """Rendered page -> text: running header and footer and drawn rules dropped, indentation and tab padding
     stripped, blank runs folded."""
     lines = [line.strip() for line in rendered.replace("\u00ad", "").splitlines()]
-    lines = ["" if _DRAWN_RULE.match(line) else _PADDING.sub(" ", line) for line in lines]
+    lines = [_PADDING.sub(" ", line) for line in squeeze_rules("\n".join(lines)).split("\n")]
     content = [i for i, line in enumerate(lines) if line]
     for i in (content[:1] + content[-1:]) if content else []:
         if _HEADER_FOOTER.search(lines[i]):
