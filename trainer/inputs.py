@@ -20,7 +20,10 @@ class InputError(ValueError):
     """The inputs name nothing readable, or lack a column the trainer needs."""
 
 
-def _expand(item: str) -> list[Path]:
+PARQUET = (".parquet",)
+
+
+def _expand(item: str, suffixes: tuple[str, ...]) -> list[Path]:
     path = Path(item)
     if path.suffix == ".json" and path.is_file():
         listed = json.loads(path.read_text(encoding="utf-8"))
@@ -28,21 +31,21 @@ def _expand(item: str) -> list[Path]:
         if not isinstance(shards, list):
             raise InputError(f"{item}: a manifest holds a list of shards or {{\"shards\": [...]}}")
         names = [s["path"] if isinstance(s, dict) else s for s in shards]  # pipeline manifests hold entries
-        return [p for name in names for p in _expand(str(path.parent / name))]
+        return [p for name in names for p in _expand(str(path.parent / name), suffixes)]
     if path.is_dir():
-        return sorted(p for p in path.rglob("*.parquet") if not p.name.startswith(("_", ".")))
+        return sorted(p for p in path.rglob("*") if p.name.endswith(suffixes) and not p.name.startswith(("_", ".")))
     if path.is_file():
         return [path]
-    return sorted(Path(p) for p in glob.glob(item, recursive=True) if p.endswith(".parquet"))
+    return sorted(Path(p) for p in glob.glob(item, recursive=True) if p.endswith(suffixes))
 
 
-def resolve(inputs: list[str]) -> list[Path]:
-    """Every parquet file the inputs name, once, in a stable order."""
+def resolve(inputs: list[str], suffixes: tuple[str, ...] = PARQUET, what: str = "parquet file") -> list[Path]:
+    """Every file the inputs name (parquet, or those ending in ``suffixes``), once, in a stable order."""
     files: dict[Path, None] = {}
     for item in inputs:
-        found = _expand(item)
+        found = _expand(item, suffixes)
         if not found:
-            raise InputError(f"{item}: no parquet file found")
+            raise InputError(f"{item}: no {what} found")
         files.update(dict.fromkeys(p.resolve() for p in found))
     return list(files)
 

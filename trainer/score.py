@@ -4,7 +4,8 @@
 
 The run's latest complete checkpoint (``checkpoints/step_N``, the final one after a finished run) and its
 ``config.json`` give the model; the tokenizer is the run's ``data.tokenizer`` unless ``--tokenizer`` names one.
-Inputs are parquet files, folders, globs or JSON Lines files (``.jsonl``, ``.jsonl.gz``) with ``id`` and ``text``.
+Inputs are what the trainer reads (parquet files, folders, globs, a pipeline manifest; ``trainer.inputs``) and JSON
+Lines files (``.jsonl``, ``.jsonl.gz``), with ``id`` and ``text``.
 
 A document is scored as the trainer saw it: after an EOS (the boundary before every packed document), its tokens
 and its closing EOS are predicted, in windows of ``data.seq_len`` targets. ``n_tokens`` counts those targets,
@@ -16,7 +17,6 @@ with the pipeline's outputs (and lets data engineers drop the documents a small 
 from __future__ import annotations
 
 import argparse
-import glob
 import gzip
 import json
 import math
@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from pydantic import ValidationError
 
 from trainer.config import TrainConfig
+from trainer.inputs import PARQUET, InputError, read_columns, resolve
 from trainer.model import IGNORE_INDEX, Transformer
 
 DONE = "checkpoint.done"  # written by trainer.train after a complete checkpoint
@@ -76,16 +77,6 @@ def _latest(run: Path) -> Path:
     return done[-1]
 
 
-def _files(item: str) -> list[Path]:
-    path = Path(item)
-    if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.name.endswith((".parquet", *JSONL))
-                      and not p.name.startswith(("_", ".")))
-    if path.is_file():
-        return [path]
-    return sorted(Path(p) for p in glob.glob(item, recursive=True) if p.endswith((".parquet", *JSONL)))
-
-
 def _jsonl(path: Path, batch_rows: int) -> Iterator[tuple[list[str], list[str]]]:
     ids: list[str] = []
     texts: list[str] = []
@@ -110,21 +101,12 @@ def _jsonl(path: Path, batch_rows: int) -> Iterator[tuple[list[str], list[str]]]
 
 def read_documents(inputs: list[str], batch_rows: int = 1024) -> Iterator[tuple[list[str], list[str]]]:
     """(ids, texts) batches of every input, files in a stable order."""
-    for item in inputs:
-        files = _files(item)
-        if not files:
-            raise ScoreError(f"{item}: no parquet or JSON Lines file found")
-        for path in files:
-            if path.name.endswith(JSONL):
-                yield from _jsonl(path, batch_rows)
-                continue
-            pf = pq.ParquetFile(path)
-            missing = [c for c in ("id", "text") if c not in pf.schema_arrow.names]
-            if missing:
-                raise ScoreError(f"{path}: no column {', '.join(missing)} (has {', '.join(pf.schema_arrow.names)})")
-            for b in pf.iter_batches(batch_size=batch_rows, columns=["id", "text"]):
-                d = b.to_pydict()
-                yield [str(i) for i in d["id"]], [t or "" for t in d["text"]]
+    for path in resolve(inputs, (*PARQUET, *JSONL), "parquet or JSON Lines file"):
+        if path.name.endswith(JSONL):
+            yield from _jsonl(path, batch_rows)
+            continue
+        for d in read_columns(path, ["id", "text"], batch_rows):
+            yield [str(i) for i in d["id"]], [t or "" for t in d["text"]]
 
 
 def windows(tokens: np.ndarray, seq_len: int) -> list[np.ndarray]:
@@ -176,7 +158,6 @@ def score_batch(model: torch.nn.Module, tok, ids: list[str], texts: list[str], s
 def score(run: str | Path, inputs: list[str], out: str | Path, *, tokenizer: str | None = None,
           checkpoint: str | None = None, batch_size: int | None = None, device: str | None = None) -> dict:
     """Score every document of ``inputs`` with the run's model into the parquet ``out``; return a summary."""
-    from trainer.inputs import InputError
     from trainer.tokenizer import load
 
     cfg, model, ckpt = load_run(run, checkpoint)
@@ -224,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         done = score(args.run, args.input, args.out, tokenizer=args.tokenizer, checkpoint=args.checkpoint,
                      batch_size=args.batch_size, device=args.device)
-    except (ScoreError, OSError, pa.ArrowException) as err:
+    except (ScoreError, InputError, OSError, pa.ArrowException) as err:
         return error(err)
     print(f"{done['documents']} documents scored with {done['checkpoint']} on {done['device']} -> {done['out']}")
     return 0
