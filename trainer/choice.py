@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from trainer.data import TokenStream
+from trainer.metrics import rank_share, row_nats
 from trainer.model import IGNORE_INDEX
 
 if TYPE_CHECKING:
@@ -82,9 +82,7 @@ def _rows(items: list[ChoiceItem]) -> tuple[torch.Tensor, torch.Tensor]:
 
 def loglik(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Summed log-likelihood of each row's targets (float64)."""
-    logits = model(x).float()
-    nll = F.cross_entropy(logits.flatten(0, 1), y.flatten(), ignore_index=IGNORE_INDEX, reduction="none")
-    return -nll.view(y.shape).double().sum(1)
+    return -row_nats(model(x), y)
 
 
 @torch.no_grad()
@@ -98,12 +96,12 @@ def evaluate_choice(model: torch.nn.Module, items: list[ChoiceItem], batch_size:
     x, y = _rows(items)
     n = len(x)
     scores = torch.zeros(n, dtype=torch.float64, device=device)
-    mine = list(range(rank, world * -(-n // world), world))
+    mine = rank_share(n, rank, world)
     for start in range(0, len(mine), batch_size):
         chunk = mine[start:start + batch_size]
-        idx = torch.tensor([min(i, n - 1) for i in chunk])
+        idx = torch.tensor([n - 1 if i is None else i for i in chunk])
         ll = loglik(model, x[idx].to(device), y[idx].to(device))
-        real = torch.tensor([i < n for i in chunk], device=device)
+        real = torch.tensor([i is not None for i in chunk], device=device)
         scores.index_add_(0, idx.to(device)[real], ll[real])
     if reduce is not None:
         scores = reduce(scores)

@@ -68,6 +68,19 @@ def batch_sums(logits: torch.Tensor, targets: torch.Tensor, byte_len: torch.Tens
                         hits.sum().double()])
 
 
+def row_nats(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Summed nats of each row's targets (float64), positions at ``IGNORE_INDEX`` left out."""
+    nll = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=IGNORE_INDEX,
+                          reduction="none")
+    return nll.view(targets.shape).double().sum(1)
+
+
+def rank_share(n: int, rank: int, world: int) -> list[int | None]:
+    """The item indices of ``rank`` out of ``n``, strided, padded with None so that every rank gets as many
+    (FSDP needs every rank to run the same number of batches)."""
+    return [i if i < n else None for i in range(rank, world * -(-n // world), world)]
+
+
 def bits_per_byte(nats: float, n_bytes: float) -> float | None:
     """nats / ln 2 / bytes; None without bytes."""
     return nats / math.log(2) / n_bytes if n_bytes else None

@@ -29,11 +29,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
-import torch.nn.functional as F
 from pydantic import ValidationError
 
 from trainer.config import TrainConfig
 from trainer.inputs import PARQUET, InputError, read_columns, resolve
+from trainer.metrics import row_nats
 from trainer.model import IGNORE_INDEX, Transformer
 
 DONE = "checkpoint.done"  # written by trainer.train after a complete checkpoint
@@ -133,9 +133,7 @@ def document_nats(model: torch.nn.Module, docs: list[np.ndarray], seq_len: int, 
         x, y = x.to(device), y.to(device)
         with autocast:
             logits = model(x)
-        row = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), ignore_index=IGNORE_INDEX,
-                              reduction="none").view(y.shape).double().sum(1)
-        nats.index_add_(0, torch.tensor([d for d, _ in part], device=device), row)
+        nats.index_add_(0, torch.tensor([d for d, _ in part], device=device), row_nats(logits, y))
     return nats.cpu().numpy()
 
 

@@ -140,7 +140,7 @@ def evaluate(model: torch.nn.Module, streams: dict[str, TokenStream], cfg: Train
     sums = torch.zeros(len(streams), M.N_SUMS, dtype=torch.float64, device=accelerator.device)
     for k, (name, stream) in enumerate(sorted(streams.items())):
         n = min(cfg.eval.max_sequences, stream.n_sequences(t))
-        mine = [i if i < n else None for i in range(rank, world * -(-n // world), world)]
+        mine = M.rank_share(n, rank, world)
         for start in range(0, len(mine), cfg.eval.batch_size):
             chunk = mine[start:start + cfg.eval.batch_size]
             x, y = batch(streams, [(name, i if i is not None else 0) for i in chunk], t)
