@@ -160,13 +160,9 @@ def pack_versions(cfg: AblationConfig, base: TrainConfig) -> None:
              channel=base.data.channel, heldout_docs=0, workers=base.data.workers, exclude=eval_inputs(cfg))
 
 
-def tokens_per_step(train: TrainConfig, world: int) -> int:
-    return train.data.seq_len * train.data.micro_batch * train.data.grad_accum * world
-
-
 def steps_for(budget: int, train: TrainConfig, world: int) -> int:
     """Optimizer steps that cover the token budget: budget / (seq_len x micro_batch x grad_accum x world)."""
-    return max(1, math.ceil(budget / tokens_per_step(train, world)))
+    return max(1, math.ceil(budget / train.tokens_per_step(world)))
 
 
 def version_mixture(folder: Path, weights: dict[str, float] | None, train: TrainConfig) -> dict:
@@ -195,7 +191,7 @@ def epochs_at(mix: dict, tokens: int, seq_len: int) -> dict:
 
 def plan_budget(cfg: AblationConfig, train: TrainConfig, world: int) -> dict:
     """Steps, tokens per run and epochs per version from the packed versions (``token_budget: auto`` resolved)."""
-    per_step, seq_len = tokens_per_step(train, world), train.data.seq_len
+    per_step, seq_len = train.tokens_per_step(world), train.data.seq_len
     mixes = {v.name: version_mixture(tokens_dir(Path(cfg.out), v.name),
                                      train.data.weights if v.weights is None else v.weights, train)
              for v in cfg.versions}
@@ -299,9 +295,9 @@ def _comparison(cfg: AblationConfig, runs: dict[str, list[dict]], plan: dict, ch
         entry["runs"] = [r["out"] for r in runs[version.name]]
         entry.update(plan["versions"][version.name])
         entry["epochs_read"] = max(e for r in runs[version.name] for e in r["epochs"].values())
-        tokens_per_step = runs[version.name][0]["tokens"] // runs[version.name][0]["step"]
+        per_step = runs[version.name][0]["tokens"] // runs[version.name][0]["step"]
         result.setdefault("curves", {})[version.name] = compare.band(
-            [compare.eval_curve(Path(r["metrics"]), tokens_per_step) for r in runs[version.name]])
+            [compare.eval_curve(Path(r["metrics"]), per_step) for r in runs[version.name]])
     first = next(iter(runs.values()))[0]
     result.update(token_budget=plan["token_budget"], token_budget_setting=cfg.token_budget,
                   allow_repeat=cfg.allow_repeat, eval_separate=cfg.eval.separate, steps=plan["steps"],

@@ -112,6 +112,10 @@ class TrainConfig(_Section):
     log: LogConfig = LogConfig()
     run: RunConfig
 
+    def tokens_per_step(self, world: int) -> int:
+        """Training tokens of one optimizer step on ``world`` data-parallel processes."""
+        return self.data.seq_len * self.data.micro_batch * self.data.grad_accum * world
+
     @model_validator(mode="after")
     def _fits(self) -> "TrainConfig":
         if self.data.seq_len > self.model.max_seq_len:

@@ -22,7 +22,7 @@ def estimate(cfg: TrainConfig, *, gpus: int, fsdp: bool, mfu: float, peak: float
     """The numbers ``main`` prints, as a dict: ``gpus`` data-parallel devices (``fsdp``: sharded), at model FLOPs
     utilisation ``mfu`` of ``peak`` FLOP/s per device."""
     a, d = cfg.model, cfg.data
-    tokens = cfg.run.steps * d.micro_batch * d.grad_accum * gpus * d.seq_len
+    tokens = cfg.run.steps * cfg.tokens_per_step(gpus)
     n = param_count(a)
     mem = training_memory(a, d.micro_batch, d.seq_len, shards=gpus if fsdp else 1)
     total_flops = flops_per_token(a, d.seq_len) * tokens

@@ -287,7 +287,7 @@ def _loop(run: Run, stop_at: int | None) -> dict:
     and checkpoint on schedule. Returns the last values logged (train loss, lr, grad norm, speed, eval, checkpoint)."""
     cfg, accelerator, state, monitor = run.cfg, run.accelerator, run.state, run.monitor
     t, world, rank = cfg.data.seq_len, accelerator.num_processes, accelerator.process_index
-    step_tokens = cfg.data.micro_batch * cfg.data.grad_accum * world * t
+    step_tokens = cfg.tokens_per_step(world)
     flops_tok = flops_per_token(cfg.model, t)
     peak = cfg.run.peak_flops or (peak_flops(torch.cuda.get_device_name()) if torch.cuda.is_available() else None)
     end = min(cfg.run.steps, stop_at or cfg.run.steps)
