@@ -281,6 +281,11 @@ def _cell(k: int, n: int) -> str:
     return f"{100 * k / n:.1f}% ({k}/{n})" if n else "no documents"
 
 
+def yaml_key(lang: str) -> str:
+    """A language code as a YAML key: 'no' (Norwegian) quoted, as YAML 1.1 reads no as false."""
+    return yaml.safe_dump(lang).splitlines()[0]
+
+
 def _yaml_float(x: float) -> str:
     """A float as YAML 1.1 reads it back as a float (``1e-05`` alone would be a string)."""
     return yaml.safe_dump(x).splitlines()[0]
@@ -314,8 +319,7 @@ def to_yaml(cal: Calibration) -> str:
     for lang in cal.languages:
         props = [p for p in cal.proposals if p.lang == lang]
         ref_k, ref_n, junk_k, junk_n = cal.together[lang]
-        key = yaml.safe_dump(lang).splitlines()[0]  # 'no' (Norwegian) quoted: YAML 1.1 reads no as false
-        lines.append(f"  {key}:" + ("" if any(p.bounds for p in props) else " {}"))
+        lines.append(f"  {yaml_key(lang)}:" + ("" if any(p.bounds for p in props) else " {}"))
         lines.append(f"    # all bounds below together: {_effect('drop', ref_k, ref_n, 'reference')}, "
                      f"{_effect('catch', junk_k, junk_n, 'junk')}")
         for p in props:

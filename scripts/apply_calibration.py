@@ -27,7 +27,8 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from data_platform.config import load_rules  # noqa: E402  (run as a script from the checkout)
+from data_platform.calibrate import BOUNDS, yaml_key  # noqa: E402  (run as a script from the checkout)
+from data_platform.config import load_rules  # noqa: E402
 
 LANG_LINE = re.compile(r"^  (['\"]?)([a-z]{2,3})\1:( \{\})?(\s*#\s*(.*))?$")
 RULE_LINE = re.compile(r"^    ([a-z0-9_]+): (\{.*?\})(\s*#.*)?$")
@@ -51,7 +52,7 @@ def stripped_line(line: str, enforced: set[str]) -> str | None:
     m = RULE_LINE.match(line)
     if not m or m.group(1) not in enforced or m.group(3):
         return line
-    rest = {k: v for k, v in yaml.safe_load(m.group(2)).items() if k not in ("min", "max")}
+    rest = {k: v for k, v in yaml.safe_load(m.group(2)).items() if k not in BOUNDS}
     return f"    {m.group(1)}: {flow(rest)}" if rest else None
 
 
@@ -109,7 +110,7 @@ def apply(text: str, base: dict[str, dict[str, dict]], calibration: str) -> str:
             blocks[order[-1]].append(line)
     for lang in sorted(set(proposed) - set(blocks)):
         order.append(lang)
-        blocks[lang] = [f"  {lang!r}:   # no published entry" if lang == "no" else f"  {lang}:   # no published entry"]
+        blocks[lang] = [f"  {yaml_key(lang)}:   # no published entry"]
     for lang, rules in proposed.items():
         blocks[lang] = update_block(blocks[lang], rules, base.get(lang, {}), notes.get(lang))
     body = [x for lang in order for x in blocks[lang]]
@@ -145,7 +146,7 @@ def changed(bounds: dict, base: dict) -> dict:
 def base_bounds(rules_path: Path, langs: list[str]) -> dict[str, dict[str, dict]]:
     """Per language: each rule's bounds as the (stripped) file resolves them."""
     ruleset = load_rules(rules_path)
-    return {lang: {name: {k: v for k in ("min", "max") if (v := getattr(p, k, None)) is not None}
+    return {lang: {name: {k: v for k in BOUNDS if (v := getattr(p, k, None)) is not None}
                    for name, p in ruleset.resolve(lang, "").rules} for lang in langs}
 
 
