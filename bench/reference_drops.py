@@ -39,7 +39,7 @@ from data_platform import schema as S
 from data_platform.config import load_rules
 from data_platform.funnel import process_batch
 from data_platform.langcodes import normalize_lang
-from data_platform.rules.langid import group_index
+from data_platform.rules.langid import group_index, group_members
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path.home() / ".cache/data-platform/reference"
@@ -68,12 +68,8 @@ def run(docs: list[dict], rules_path: Path) -> list[dict]:
             out.append({"reason": r[S.DROP_REASON], "failed": failed, "tag_failed": tagged, "detected": r[S.LANG]})
     groups = group_index(dict(ruleset.resolve("en", "").rules)["langid"].groups)
     return [{**o, "lang": (lang := normalize_lang(d["lang"])), "junk": d["junk"],
-             "other_lang": _group(o["detected"], groups) != _group(lang, groups)}
+             "other_lang": group_members(o["detected"], groups) != group_members(lang, groups)}
             for d, o in zip(docs, out, strict=True)]
-
-
-def _group(lang: str, groups: dict) -> frozenset[str]:
-    return groups[lang][1] if lang in groups else frozenset({lang})
 
 
 def by_language(results: list[dict]) -> list[tuple[str, list[dict]]]:

@@ -104,12 +104,17 @@ def group_index(groups: list[list[str]]) -> dict[str, Group]:
     return index
 
 
+def group_members(lang: str, groups: dict[str, Group]) -> frozenset[str]:
+    """The normalised members of ``lang``'s group (``group_index``), or ``lang`` alone."""
+    return groups[lang][1] if lang in groups else frozenset({lang})
+
+
 def _judge(pred: Prediction, groups: dict[str, Group], allowed: set[str], top_k: int) -> tuple[float, str, bool]:
     """One document's value (the top probability, or its group's sum), detail and allowed-language failure."""
     lang, score = pred[0] if pred else ("und", 0.0)
     detail = " ".join(f"{code}:{p:.2f}" for code, p in pred[:top_k])
     group = groups.get(lang)
-    members = group[1] if group else {lang}
+    members = group_members(lang, groups)
     if group:
         seen = [(code, p) for code, p in pred if code in members]
         score = sum(p for _, p in seen)
