@@ -216,21 +216,6 @@ def split_sources(heldout_families: list[str]) -> tuple[list[br.Source], list[br
     return ([s for s in srcs if s.family not in heldout_families], [s for s in srcs if s.family in heldout_families])
 
 
-def source_files(pkg: DebPackage, src: br.Source, seed: int) -> list[Path]:
-    """The source's files in a seeded order."""
-    files = sorted(p for p in (pkg.root / src.folder).glob(src.pattern) if p.is_file() and not p.is_symlink())
-    random.Random(f"{seed}/{src.package}/{src.lang}").shuffle(files)
-    return files
-
-
-def extract(path: Path, src: br.Source) -> str | None:
-    """Plain text of one file (untranslated Mallard blocks dropped)."""
-    text = br.EXTRACTORS[src.kind](path.read_bytes())
-    if text is not None and src.kind == "mallard" and src.lang != "en":
-        text = br.drop_untranslated(text, src.lang)
-    return text or None
-
-
 def _cache_file(cache: Path, pkg: DebPackage, src: br.Source) -> Path:
     """One cache file per package and folder (a package keeps at most one source per folder)."""
     return cache / "dev_text" / f"{pkg.name}_{pkg.version}_{Path(src.folder).name}.jsonl.gz"
@@ -241,15 +226,15 @@ def source_texts(pkg: DebPackage, src: br.Source, seed: int, cache: Path, limit:
 
     All files are extracted once and cached; a limited run reads the cache when it is there and otherwise
     extracts only its files (and writes no cache)."""
-    files = source_files(pkg, src, seed)
+    files = br.source_files(pkg, src, seed)
     cached = _cache_file(cache, pkg, src)
     if cached.exists():
         with gzip.open(cached, "rt", encoding="utf-8") as f:
             texts = dict(tuple(json.loads(line)) for line in f)
     elif limit is not None:
-        texts = {p.relative_to(pkg.root).as_posix(): extract(p, src) for p in files[:limit]}
+        texts = {p.relative_to(pkg.root).as_posix(): br.extract(p, src) for p in files[:limit]}
     else:
-        texts = {p.relative_to(pkg.root).as_posix(): extract(p, src) for p in files}
+        texts = {p.relative_to(pkg.root).as_posix(): br.extract(p, src) for p in files}
         cached.parent.mkdir(parents=True, exist_ok=True)
         br.write_jsonl_gz(cached.with_suffix(".tmp"), [[rel, t] for rel, t in sorted(texts.items())])  # type: ignore[misc]
         os.replace(cached.with_suffix(".tmp"), cached)

@@ -123,11 +123,20 @@ def split_of(doc_id: str) -> str:
 
 # --------------------------------------------------------------------------------------------- collection
 
-def _files(pkg: DebPackage, src: Source) -> list[Path]:
+def source_files(pkg: DebPackage, src: Source, seed: int = SEED) -> list[Path]:
+    """The source's files (no links) in a seeded order."""
     folder = pkg.root / src.folder
     files = sorted(p for p in folder.glob(src.pattern) if p.is_file() and not p.is_symlink())
-    random.Random(f"{SEED}/{src.package}/{src.lang}").shuffle(files)
+    random.Random(f"{seed}/{src.package}/{src.lang}").shuffle(files)
     return files
+
+
+def extract(path: Path, src: Source) -> str | None:
+    """Plain text of one file of the source (untranslated Mallard blocks dropped), ``None`` when there is none."""
+    text = EXTRACTORS[src.kind](path.read_bytes())
+    if text is not None and src.kind == "mallard" and src.lang != "en":
+        text = drop_untranslated(text, src.lang)
+    return text or None
 
 
 def drop_untranslated(text: str, lang: str) -> str:
@@ -141,11 +150,8 @@ def drop_untranslated(text: str, lang: str) -> str:
 
 def documents(pkg: DebPackage, src: Source, seen: set[str]) -> Iterator[dict]:
     """Documents of one source in seeded order; ``seen`` (text hashes of the language) drops exact duplicates."""
-    extract = EXTRACTORS[src.kind]
-    for path in _files(pkg, src):
-        text = extract(path.read_bytes())
-        if text is not None and src.kind == "mallard" and src.lang != "en":
-            text = drop_untranslated(text, src.lang)
+    for path in source_files(pkg, src):
+        text = extract(path, src)
         if text is None or len(text) < MIN_CHARS:
             continue
         rel = path.relative_to(pkg.root).as_posix()

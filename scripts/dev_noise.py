@@ -14,13 +14,12 @@ output. Insertions keep the page and add lines or strings to it; they return wha
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import random
 import re
 
 import numpy as np
-from noise import _join, _words
+from noise import _join, _words, base64_block
 
 from data_platform.text import UNSPACED_LANGS
 
@@ -65,12 +64,6 @@ def insert_at_line_break(text: str, block: str, rng: random.Random) -> str:
     lines = text.split("\n")
     at = rng.randint(0, len(lines))
     return "\n".join(lines[:at] + [block] + lines[at:])
-
-
-def base64_block(rng: random.Random, min_bytes: int, max_bytes: int) -> str:
-    """Random bytes (``min_bytes``..``max_bytes``) as base64 in 76-character lines."""
-    blob = base64.b64encode(rng.randbytes(rng.randint(min_bytes, max_bytes))).decode("ascii")
-    return "\n".join(blob[i:i + 76] for i in range(0, len(blob), 76))
 
 
 def insert_base64(text: str, rng: random.Random, min_bytes: int, max_bytes: int) -> tuple[str, str]:

@@ -152,9 +152,14 @@ def mojibake(text: str, lang: str, rng: random.Random) -> str:
 
 def base64_blob(text: str, lang: str, rng: random.Random) -> str:
     """One line of the text, then 3-12 KB of random bytes as base64 in 76-character lines."""
-    blob = base64.b64encode(rng.randbytes(rng.randint(3_000, 12_000))).decode("ascii")
-    lines = [blob[i:i + 76] for i in range(0, len(blob), 76)]
-    return "\n".join([rng.choice(_lines(text))[:200], *lines])
+    block = base64_block(rng, 3_000, 12_000)
+    return "\n".join([rng.choice(_lines(text))[:200], block])
+
+
+def base64_block(rng: random.Random, min_bytes: int, max_bytes: int) -> str:
+    """Random bytes (``min_bytes``..``max_bytes``) as base64 in 76-character lines."""
+    blob = base64.b64encode(rng.randbytes(rng.randint(min_bytes, max_bytes))).decode("ascii")
+    return "\n".join(blob[i:i + 76] for i in range(0, len(blob), 76))
 
 
 def short_fragment(text: str, lang: str, rng: random.Random) -> str:
