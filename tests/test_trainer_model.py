@@ -121,3 +121,16 @@ def test_sampler_hits_weights_upsamples_and_resumes():
     resumed.load_state_dict(again.state_dict())
     assert head + resumed.take(13000) == picks
     assert MixtureSampler(sizes, probs, seed=4).take(200) != picks[:200]
+
+
+def test_one_epoch_by_size_reads_every_sequence_once():
+    """Mixture by size, one epoch of picks: every channel, however small, is read once (within one pick), not
+    scattered as independent draws would (a 4-sequence channel read 0 to 9 times)."""
+    sizes = {"big": 3000, "mid": 90, "small": 4, "tiny": 1}
+    for seed in range(5):
+        s = MixtureSampler(sizes, mixture_probs(sizes, None, {}), seed=seed)
+        picks = s.take(sum(sizes.values()))
+        counts = collections.Counter(c for c, _ in picks)
+        assert all(abs(counts[c] - n) <= 1 for c, n in sizes.items()), (seed, counts)
+        big = [i for c, i in picks if c == "big"]
+        assert len(set(big)) == len(big)  # no sequence twice within the epoch

@@ -1,17 +1,19 @@
 """The mixture: each training sequence comes from a channel drawn with the configured probabilities.
 
 Probabilities are the weights (or channel sizes when none are given), normalised, with caps applied: a capped
-channel gets at most its cap and the excess goes to the others in proportion. Within a channel, sequences are
-read in a seeded random order, epoch after epoch, so a small channel with a large weight is upsampled by
-repetition and every sequence is seen once per epoch. Draw ``k`` depends only on the seed and ``k``, so the
-sampler is deterministic, and its state (the draw position and per-channel counts) resumes it exactly.
+channel gets at most its cap and the excess goes to the others in proportion. Channels are interleaved by a
+stratified schedule, not by independent draws: channel ``c``'s ``j``-th pick is due at ``(j + phase_c) / p_c``
+(a seeded phase in [0, 1)) and each pick takes the channel due first, so after ``n`` picks every channel has
+``p_c * n`` of them within one. Independent draws would scatter a small channel's count by about its square root:
+in a one-epoch budget its sequences would be read up to twice while others are never read. Within a channel,
+sequences are read in a seeded random order, epoch after epoch, so a small channel with a large weight is upsampled
+by repetition and every sequence is seen once per epoch. Pick ``k`` depends only on the seed and ``k``, so the
+sampler is deterministic, and its state (the pick position and per-channel counts) resumes it exactly.
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-BLOCK = 4096  # channel choices are drawn in seeded blocks of this many
 
 
 class MixtureError(ValueError):
@@ -56,15 +58,8 @@ class MixtureSampler:
         self.seed = seed
         self.position = 0
         self.counts = [0] * len(self.channels)
-        self._block: tuple[int, np.ndarray] | None = None
+        self._phase = np.random.default_rng([self.seed, 0]).random(len(self.channels))
         self._perms: dict[tuple[int, int], np.ndarray] = {}
-
-    def _choice(self, k: int) -> int:
-        b = k // BLOCK
-        if self._block is None or self._block[0] != b:
-            rng = np.random.default_rng([self.seed, 0, b])
-            self._block = (b, rng.choice(len(self.channels), size=BLOCK, p=self.p))
-        return int(self._block[1][k % BLOCK])
 
     def _perm(self, ch: int, epoch: int) -> np.ndarray:
         key = (ch, epoch)
@@ -75,12 +70,14 @@ class MixtureSampler:
 
     def take(self, n: int) -> list[tuple[str, int]]:
         """The next ``n`` picks."""
+        due = (np.asarray(self.counts, dtype=float) + self._phase) / self.p  # when each channel's next pick is due
         out = []
         for _ in range(n):
-            ch = self._choice(self.position)
+            ch = int(np.argmin(due))
             c = self.counts[ch]
             out.append((self.channels[ch], int(self._perm(ch, c // self.sizes[ch])[c % self.sizes[ch]])))
             self.counts[ch] += 1
+            due[ch] = (c + 1 + self._phase[ch]) / self.p[ch]
             self.position += 1
         return out
 
