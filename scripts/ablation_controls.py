@@ -6,8 +6,8 @@
     python scripts/ablation_controls.py check out/ablations/control/comparison.json out/ablations/null/comparison.json
 
 ``scripts/ablation_controls.sh`` runs both around the two ablations. ``versions`` takes a dev corpus (default: the
-committed small one) and writes one parquet folder per version (``id``, ``text``, ``lang``, ``source``), read by ``ablations/control.yaml``
-and ``ablations/null.yaml`` (``scripts/ablation_controls.sh`` runs all of it):
+committed small one) and writes one parquet folder per version (``id``, ``text``, ``lang``, ``source``), read by
+``ablations/control.yaml`` and ``ablations/null.yaml``:
 
 - ``clean/``: the corpus's raw records labelled ``meta.noise == clean`` (no junk page, no insertion, no copy), i.e.
   the noise removed by its labels: what a perfect cleaner would keep;
