@@ -3,7 +3,7 @@
 
 Usage (Debian 12; packages already in the reference corpus's cache are not downloaded again)::
 
-    python scripts/build_dev_corpus.py              # full build -> ~/.cache/data-platform/dev_corpus/
+    python scripts/build_dev_corpus.py              # full build -> out/dev_corpus/
     python scripts/build_dev_corpus.py --small      # the committed few-MB version -> data/dev_corpus/
     python scripts/build_dev_corpus.py --config scripts/dev_corpus.yaml --out DIR --cache DIR
 
@@ -52,7 +52,7 @@ from debian_text import DebPackage, fetch_packages, sections, squeeze_rules  # n
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "dev_corpus.yaml"
-DEFAULT_OUT = Path.home() / ".cache" / "data-platform" / "dev_corpus"
+DEFAULT_OUT = REPO_ROOT / "out" / "dev_corpus"
 DEFAULT_CACHE = Path.home() / ".cache" / "data-platform" / "reference"
 SMALL_OUT = REPO_ROOT / "data" / "dev_corpus"
 # Beyond the reference corpus's sources: the development man pages (sections 2, 3) in English and 12 translations,
@@ -436,7 +436,7 @@ configured rates and labelled in `meta`, for the ablations (issue 17): the raw v
 version is the pipeline's output on it. Built by
 
     python scripts/build_dev_corpus.py --small  # this folder: {cfg.small.files_per_source} files a package and language
-    python scripts/build_dev_corpus.py          # the full corpus, ~/.cache/data-platform/dev_corpus/ (not committed)
+    python scripts/build_dev_corpus.py          # the full corpus, out/dev_corpus/ (not committed)
 
 with the rates of `{config_name}` (Debian 12 only: `apt-get download`, `dpkg -x`; deterministic: the same inputs
 give byte-identical files). How documents are chosen and labelled: the script's docstring.
