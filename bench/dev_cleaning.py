@@ -14,15 +14,13 @@ groups (an original and its copies) are counted kept once when exactly one membe
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from trainer.inputs import read_columns, resolve  # noqa: E402
+from trainer.inputs import read_columns, read_jsonl_gz, resolve  # noqa: E402
 
 PAGES = ("keyword_spam", "word_shuffle", "menu_only", "mojibake")
 COPIES = ("exact_dup", "near_dup")
@@ -45,12 +43,10 @@ def labels(corpus: Path) -> dict[str, dict]:
     """id -> {class, group} of every raw record (group: the original's id for an original and its copies)."""
     out = {}
     for path in sorted((corpus / "raw").glob("part-*.jsonl.gz")):
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            for line in f:
-                r = json.loads(line)
-                meta = r["meta"]
-                group = meta.get("dup_of") or (r["id"] if meta.get("copies") else None)
-                out[r["id"]] = {"class": record_class(meta["noise"]), "group": group}
+        for r in read_jsonl_gz(path):
+            meta = r["meta"]
+            group = meta.get("dup_of") or (r["id"] if meta.get("copies") else None)
+            out[r["id"]] = {"class": record_class(meta["noise"]), "group": group}
     return out
 
 

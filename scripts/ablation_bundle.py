@@ -19,7 +19,6 @@ Inputs are what the trainer reads (parquet files, folders, a ``manifest.json``) 
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import lzma
 import sys
@@ -31,7 +30,7 @@ import pyarrow.parquet as pq
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
-from trainer.inputs import read_columns, resolve, stable_hash  # noqa: E402
+from trainer.inputs import read_columns, read_jsonl_gz, resolve, stable_hash  # noqa: E402
 
 COLUMNS = ["id", "text", "lang", "source"]
 # xz's largest preset with a larger dictionary: a document's copies may be far apart in a big corpus's id order
@@ -41,11 +40,8 @@ FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME, "dict_si
 def rows(item: str) -> Iterator[tuple[str, str, str, str]]:
     """(id, text, lang, source) of every document an input names."""
     if item.endswith(".jsonl.gz"):
-        with gzip.open(item, "rt", encoding="utf-8") as f:
-            for line in f:
-                if line.strip():
-                    r = json.loads(line)
-                    yield str(r["id"]), r["text"], r.get("lang") or "", r.get("source") or ""
+        for r in read_jsonl_gz(Path(item)):
+            yield str(r["id"]), r["text"], r.get("lang") or "", r.get("source") or ""
         return
     for path in resolve([item]):
         for batch in read_columns(path, COLUMNS):

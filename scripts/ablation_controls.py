@@ -23,7 +23,6 @@ negative control has no verdict but "within noise" on loss, bits per byte and th
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import sys
 from pathlib import Path
@@ -37,7 +36,7 @@ import build_dev_corpus as bdc  # noqa: E402  (scripts/ is not a package)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
-from trainer.inputs import stable_hash  # noqa: E402
+from trainer.inputs import read_jsonl_gz, stable_hash  # noqa: E402
 
 COLUMNS = ("id", "text", "lang", "source")
 POSITIVE = ("clean", ("loss",))  # the version that must win, on these metrics
@@ -46,11 +45,7 @@ NULL_METRICS = ("loss", "bits_per_byte", "choice_accuracy")  # the negative cont
 
 def read_jsonl(paths: list[Path]) -> list[dict]:
     """Every record of the gzip JSON Lines files, in file order."""
-    out: list[dict] = []
-    for path in paths:
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            out += [json.loads(line) for line in f if line.strip()]
-    return out
+    return [r for path in paths for r in read_jsonl_gz(path)]
 
 
 def clean_records(raw: list[dict]) -> list[dict]:

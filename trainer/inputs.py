@@ -8,6 +8,7 @@ entries ``{"path": ...}`` as the pipeline's shards stage writes them.
 from __future__ import annotations
 
 import glob
+import gzip
 import hashlib
 import json
 from collections.abc import Iterator
@@ -58,6 +59,14 @@ def read_columns(path: Path, columns: list[str], batch_rows: int = 4096) -> Iter
         raise InputError(f"{path}: no column {', '.join(missing)} (has {', '.join(pf.schema_arrow.names)})")
     for batch in pf.iter_batches(batch_size=batch_rows, columns=columns):
         yield batch.to_pydict()
+
+
+def read_jsonl_gz(path: Path) -> Iterator[dict]:
+    """The records of a gzip JSON Lines file (blank lines skipped)."""
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                yield json.loads(line)
 
 
 def stable_hash(text: str) -> int:
