@@ -66,12 +66,12 @@ def table(corpus: Path, pipeline: Path) -> str:
     kept = ids([str(pipeline / "manifest.json")])
     counts = Counter(v["class"] for v in labelled.values())
     by_stage = {s: Counter(labelled[i]["class"] for i in dropped if i in labelled) for s, dropped in drops.items()}
+    kept_by_class = Counter(labelled[i]["class"] for i in kept if i in labelled)
     head = ["| class | records | " + " | ".join(f"dropped by {s}" for s in drops) + " | kept | kept % |",
             "|---|---:|" + "---:|" * len(drops) + "---:|---:|"]
     rows = []
     for c in CLASSES:
-        n = counts[c]
-        k = sum(1 for i in kept if i in labelled and labelled[i]["class"] == c)
+        n, k = counts[c], kept_by_class[c]
         rows.append(f"| {c} | {n:,} | " + " | ".join(f"{by_stage[s][c]:,}" for s in drops)
                     + f" | {k:,} | {k / n:.1%} |" if n else f"| {c} | 0 |" + " - |" * (len(drops) + 2))
     groups: dict[str, int] = defaultdict(int)

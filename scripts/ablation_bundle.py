@@ -48,6 +48,17 @@ def rows(item: str) -> Iterator[tuple[str, str, str, str]]:
             yield from zip(*(batch[c] for c in COLUMNS), strict=True)
 
 
+def half(doc_id: str) -> str:
+    """``a`` or ``b``: the random half a document falls in (the parity of a stable hash of its id)."""
+    return "ab"[stable_hash(doc_id) % 2]
+
+
+def write_version(columns: dict[str, list], folder: Path) -> None:
+    """``folder/part-00000.parquet`` with ``columns`` (an old file there is replaced)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table(columns), folder / "part-00000.parquet", compression="zstd")
+
+
 def pack(versions: dict[str, str], halves: list[str], out: Path) -> dict[str, int]:
     """Write the bundle; returns the documents per version."""
     unknown = sorted(set(halves) - set(versions))
@@ -59,7 +70,7 @@ def pack(versions: dict[str, str], halves: list[str], out: Path) -> dict[str, in
         for row in rows(item):
             names = [name]
             if name in halves:
-                names.append(f"{name}_half_{'ab'[stable_hash(row[0]) % 2]}")
+                names.append(f"{name}_half_{half(row[0])}")
             holders.setdefault(row, []).extend(names)
             for n in names:
                 counts[n] = counts.get(n, 0) + 1
@@ -82,8 +93,7 @@ def unpack(bundle: Path, out: Path) -> dict[str, int]:
                 for c in COLUMNS:
                     table[c].append(r[c])
     for name, table in tables.items():
-        (out / name).mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.table(table), out / name / "part-00000.parquet", compression="zstd")
+        write_version(table, out / name)
     return {name: len(t["id"]) for name, t in tables.items()}
 
 

@@ -27,8 +27,6 @@ import json
 import sys
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -36,9 +34,10 @@ import build_dev_corpus as bdc  # noqa: E402  (scripts/ is not a package)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
-from trainer.inputs import read_jsonl_gz, stable_hash  # noqa: E402
+from ablation_bundle import COLUMNS, half, write_version  # noqa: E402
 
-COLUMNS = ("id", "text", "lang", "source")
+from trainer.inputs import read_jsonl_gz  # noqa: E402
+
 POSITIVE = ("clean", ("loss",))  # the version that must win, on these metrics
 NULL_METRICS = ("loss", "bits_per_byte", "choice_accuracy")  # the negative control: no verdict on any of them
 
@@ -58,24 +57,12 @@ def heavy_config(base: Path, noise: Path) -> bdc.Config:
     sections = yaml.safe_load(noise.read_text(encoding="utf-8"))
     if not isinstance(sections, dict):
         raise ValueError(f"{noise}: expected a mapping of sections (seed, pages, insertions, duplicates)")
-    merged = {**yaml.safe_load(base.read_text(encoding="utf-8")), **sections}
-    try:
-        return bdc.Config.model_validate(merged)
-    except bdc.ValidationError as err:
-        first = err.errors()[0]
-        raise ValueError(f"{noise}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+    return bdc.load_config(base, replace=sections)
 
 
 def halves(docs: list[dict]) -> tuple[list[dict], list[dict]]:
-    """Two random halves, by the parity of a stable hash of the id."""
-    return ([d for d in docs if stable_hash(d["id"]) % 2 == 0], [d for d in docs if stable_hash(d["id"]) % 2 == 1])
-
-
-def write_version(docs: list[dict], folder: Path) -> None:
-    """``folder/part-00000.parquet`` with the trainer's columns (an old file there is replaced)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    table = pa.table({c: [d[c] for d in docs] for c in COLUMNS})
-    pq.write_table(table, folder / "part-00000.parquet", compression="zstd")
+    """Two random halves, as ``ablation_bundle.half`` splits them."""
+    return [d for d in docs if half(d["id"]) == "a"], [d for d in docs if half(d["id"]) == "b"]
 
 
 def build(corpus: Path, noise: Path, out: Path) -> dict[str, int]:
@@ -89,7 +76,7 @@ def build(corpus: Path, noise: Path, out: Path) -> dict[str, int]:
     versions = {"clean": clean, "noisy": noisy, "half_a": half_a, "half_b": half_b,
                 "heldout": read_jsonl([corpus / "heldout.jsonl.gz"])}
     for name, docs in versions.items():
-        write_version(docs, out / name)
+        write_version({c: [d[c] for d in docs] for c in COLUMNS}, out / name)
     return {name: len(docs) for name, docs in versions.items()}
 
 

@@ -166,10 +166,11 @@ class Config(_Strict):
         return self
 
 
-def load_config(path: Path) -> Config:
-    """The YAML at ``path`` validated; a bad file raises ``ValueError`` with a one-line reason."""
+def load_config(path: Path, replace: dict | None = None) -> Config:
+    """The YAML at ``path`` validated, its top-level sections replaced by those of ``replace`` when given; a bad
+    file raises ``ValueError`` with a one-line reason (naming ``path``)."""
     try:
-        return Config.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        return Config.model_validate({**yaml.safe_load(path.read_text(encoding="utf-8")), **(replace or {})})
     except OSError as err:
         raise ValueError(f"cannot read {path}: {err.strerror}") from None
     except yaml.YAMLError as err:
