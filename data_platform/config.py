@@ -26,7 +26,7 @@ from data_platform.langcodes import normalize_lang
 from data_platform.rules import REGISTRY, RuleParams
 from data_platform.schema import PRE_RULE_REASONS
 from data_platform.semantic.config import EmbedConfig, SemDedupConfig
-from data_platform.tagging.config import DomainsConfig, QualityConfig
+from data_platform.tagging.config import DomainsConfig, QualityConfig, RescueConfig
 from data_platform.yaml_lines import ConfigError, KeyPath, load_with_lines, locator, validate
 
 
@@ -114,6 +114,7 @@ class RuleFile(_Section):
     embed: EmbedConfig = EmbedConfig()
     semdedup: SemDedupConfig = SemDedupConfig()
     quality: QualityConfig = QualityConfig()
+    rescue: RescueConfig | None = None
     domains: DomainsConfig = DomainsConfig()
     examples: list[Example] = []
     examples_file: str | None = Field(None, description="YAML list of examples, relative to the rule file")
@@ -207,6 +208,7 @@ def load_rules(path: str | Path) -> RuleSet:
                          slayer.get("order", llayer.get("order", config.order)),
                          ("sources", pat), ("sources", pat, "order"), slayer, fail)
     _check_global_only(config, fail)
+    _check_rescue(config, fail)
     try:
         resources = {**_rule_resources(config, path.parent), **_section_resources(config, path.parent)}
     except (OSError, ValueError) as err:  # missing files, undecodable word lists: one line naming the file
@@ -247,6 +249,18 @@ def _check_global_only(config: RuleFile, fail) -> None:
                                    "document's language and source are known")
 
 
+def _check_rescue(config: RuleFile, fail) -> None:
+    """``rescue:`` names a quality scorer and rules that exist."""
+    if config.rescue is None:
+        return
+    scorers = [s.name for s in config.quality.scorers]
+    if config.rescue.scorer not in scorers:
+        raise fail(("rescue", "scorer"), f"{config.rescue.scorer!r} is not in quality.scorers ({', '.join(scorers)})")
+    for i, name in enumerate(config.rescue.rules):
+        if name not in REGISTRY:
+            raise fail(("rescue", "rules", i), f"unknown rule {name!r}; known rules: {', '.join(sorted(REGISTRY))}")
+
+
 def _check_order(order: Any, merged: dict, key: KeyPath, fail) -> None:
     if not isinstance(order, list):
         raise fail(key, "order must be a list of rule names")
@@ -283,8 +297,12 @@ def _contexts(config: RuleFile) -> list[dict[str, dict[str, Any]]]:
 
 
 def _section_resources(config: RuleFile, base: Path) -> dict[str, Any]:
-    """The URL block lists and the evaluation-set index, when their sections are enabled."""
+    """The URL block lists, the evaluation-set index and the rescue scorer, when their sections are enabled."""
+    from data_platform.tagging import scorers
+
     resources: dict[str, Any] = {}
+    if config.rescue:
+        resources["rescue"] = scorers.resolve([config.quality.scorer(config.rescue.scorer)], base)[0]
     if config.clean.urls.enabled:
         resources["url_filter"] = UrlFilter.load(config.clean.urls, base)
     dc = config.decontamination

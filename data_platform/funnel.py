@@ -3,8 +3,9 @@
 Order of work for each document: reader quarantine (malformed input) -> URL block lists -> size limits -> HTML
 extraction -> binary/empty checks -> normalization -> line cleaning -> PII redaction -> evaluation-set check ->
 language id -> every enabled rule's value -> the rules checked in the YAML's priority order; the first failing
-rule in ``drop`` mode is the ``drop_reason``. Every rule's value, bounds and verdict is recorded in ``rules`` for
-kept and dropped documents alike.
+rule in ``drop`` mode is the ``drop_reason`` -> rescue (``rescue:``): a document that only rules listed there
+dropped is kept when a quality scorer rates it high enough, with ``meta.rescued_from`` naming those rules. Every
+rule's value, bounds and verdict is recorded in ``rules`` for kept and dropped documents alike.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ def process_batch(batch: pa.RecordBatch, ruleset: RuleSet) -> pa.RecordBatch:
     for (lang, source), members in group_rows(live).items():
         values = RuleValues(members, lang, ruleset)
         apply_verdicts(members, decide(values, ruleset.resolve(lang, source).rules))
+    rescue(live, ruleset)
     return _to_batch(cols, rows, ruleset.config.output.keep_text_before)
 
 
@@ -249,6 +251,25 @@ def apply_verdicts(members: list[_Row], verdicts: Verdicts) -> None:
         row.rules = results
         if failed is not None:
             row.drop(failed["name"], describe_failure(failed))
+
+
+def rescue(rows: list[_Row], ruleset: RuleSet) -> None:
+    """Keep the rows that only ``rescue.rules`` dropped and that the rescue scorer rates >= ``min_score``."""
+    from data_platform.tagging.scorers import score
+
+    cfg, scorer = ruleset.config.rescue, ruleset.resources.get("rescue")
+    if cfg is None or scorer is None:
+        return
+    allowed = set(cfg.rules)
+    failed = {id(r): [v["name"] for v in r.rules if not v["passed"] and v["enforced"]] for r in rows}
+    candidates = [r for r in rows if r.reason in allowed and allowed.issuperset(failed[id(r)])]
+    if not candidates:
+        return
+    for row, value in zip(candidates, score([r.text for r in candidates], scorer), strict=True):
+        if value >= cfg.min_score:
+            row.reason = row.detail = None
+            row.meta["rescued_from"] = ",".join(failed[id(row)])
+            row.meta["rescue_score"] = f"{value:.4g}"
 
 
 def _verdict(name: str, value: float | None, params: RuleParams, detail: str | None, failed: bool) -> dict:
