@@ -90,12 +90,18 @@ def score_texts(texts: list[str | None], path: str, device: str = "auto", label:
                 max_tokens: int | None = None, batch_tokens: int = 65536) -> np.ndarray:
     """One float32 score per text, in input order: the regression output (one logit), else the probability of
     ``label``, else the expected class index (sum of class index x probability)."""
+    import torch
+
     clf = load(path, device, label, max_tokens)
     cut = [(t or "")[: clf.limit * CHARS_PER_TOKEN] for t in texts]
     ids = [e.ids for e in clf.tokenizer.encode_batch(cut)]
+    batches = length_batches([len(i) for i in ids], batch_tokens)
+    if not batches:
+        return np.zeros(0, np.float32)
+    with torch.inference_mode():  # scores stay on the device until the end: one host sync per call
+        scores = torch.cat([_forward(clf, [ids[i] for i in idx]) for idx in batches]).cpu().numpy()
     out = np.zeros(len(ids), np.float32)
-    for idx in length_batches([len(i) for i in ids], batch_tokens):
-        out[idx] = _forward(clf, [ids[i] for i in idx])
+    out[np.concatenate(batches)] = scores
     return out
 
 
@@ -113,7 +119,8 @@ def length_batches(lengths: list[int], batch_tokens: int) -> list[np.ndarray]:
     return batches
 
 
-def _forward(clf: Classifier, rows: list[list[int]]) -> np.ndarray:
+def _forward(clf: Classifier, rows: list[list[int]]) -> Any:
+    """Scores of one padded batch, left on the model's device."""
     import torch
 
     width = -(-max(len(r) for r in rows) // PAD_MULTIPLE) * PAD_MULTIPLE
@@ -122,10 +129,10 @@ def _forward(clf: Classifier, rows: list[list[int]]) -> np.ndarray:
     for i, r in enumerate(rows):
         ids[i, : len(r)], mask[i, : len(r)] = r, 1
     dev = clf.model.device
-    with torch.inference_mode():
-        logits = clf.model(input_ids=torch.from_numpy(ids).to(dev),
-                           attention_mask=torch.from_numpy(mask).to(dev)).logits.float()
-        return logits_to_scores(logits, clf.label_index).cpu().numpy()
+    ids_t, mask_t = (torch.from_numpy(a).pin_memory() if dev.type == "cuda" else torch.from_numpy(a) for a in (ids, mask))
+    logits = clf.model(input_ids=ids_t.to(dev, non_blocking=True),
+                       attention_mask=mask_t.to(dev, non_blocking=True)).logits.float()
+    return logits_to_scores(logits, clf.label_index)
 
 
 def logits_to_scores(logits: Any, label_index: int | None) -> Any:
