@@ -35,16 +35,16 @@ def make_model(folder: Path, tokenizer: Path) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def chunks(paths: list[str], n: int, size: int = 1000) -> list[str]:
-    """``n`` texts of about ``size`` characters, cut at spaces from the documents (cycled when there are fewer)."""
+def chunks(paths: list[str], n: int, lang: str | None = None, size: int = 1000) -> list[str]:
+    """``n`` texts of ``size`` characters or a little more, cut at spaces from the documents (of ``lang`` if given),
+    cycled when there are fewer."""
     out: list[str] = []
     for path in paths:
         with gzip.open(path, "rt") if path.endswith(".gz") else open(path) as f:
             for line in f:
-                text = json.loads(line)["text"]
-                while len(text) > size // 2:
-                    cut = text.find(" ", size)
-                    cut = len(text) if cut < 0 else cut
+                doc = json.loads(line)
+                text = doc["text"] if lang in (None, doc.get("lang")) else ""
+                while (cut := text.find(" ", size)) > 0:
                     out.append(text[:cut])
                     text = text[cut:]
     return [out[i % len(out)] for i in range(n)]
@@ -87,7 +87,9 @@ def main() -> None:
     p.add_argument("--docs", type=int, default=60_000)
     p.add_argument("--pipeline-docs", type=int, default=10_000)
     p.add_argument("--rows", type=int, default=10_000, help="rows per Arrow batch (Spark's maxRecordsPerBatch)")
-    p.add_argument("--batch-tokens", type=int, nargs="+", default=[65536, 131072])
+    p.add_argument("--batch-tokens", type=int, nargs="+", default=[65536])
+    p.add_argument("--lang", default=None, help="only documents of this language (the classifier's, e.g. en)")
+    p.add_argument("--compile", action="store_true", help="also time the scorer with compile: true")
     p.add_argument("--model-dir", type=Path, default=Path("/tmp/edu-bench"))
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
@@ -101,19 +103,20 @@ def main() -> None:
     from data_platform.tagging.scorers import Scorer
 
     params = make_model(args.model_dir, args.tokenizer)
-    texts = chunks(args.texts, args.docs)
+    texts = chunks(args.texts, args.docs, args.lang)
     tok = AutoTokenizer.from_pretrained(args.model_dir)
     lengths = [len(x) for x in tok(texts[:5000], truncation=True, max_length=512)["input_ids"]]
     result = {"device": torch.cuda.get_device_name(0), "torch": torch.__version__, "params": params,
-              "docs": len(texts), "mean_chars": float(np.mean([len(t) for t in texts])),
+              "docs": len(texts), "distinct": len(set(texts)), "lang": args.lang,
+              "mean_chars": float(np.mean([len(t) for t in texts])),
               "mean_tokens": float(np.mean(lengths)), "runs": []}
-    for budget in args.batch_tokens:
-        cfg = ScorerConfig(name="edu", kind="hf", path=str(args.model_dir), batch_tokens=budget)
+    for budget, compiled in [(b, c) for c in [False, True][: 1 + args.compile] for b in args.batch_tokens]:
+        cfg = ScorerConfig(name="edu", kind="hf", path=str(args.model_dir), batch_tokens=budget, compile=compiled)
         settings = TagSettings(EmbedConfig(), QualityConfig(scorers=[cfg]), (Scorer(cfg, str(args.model_dir)),), None)
         secs, ours = time_tag_batches(texts, settings, args.rows)
         rate = len(texts) / secs
         flops = 2 * params * rate * result["mean_tokens"]
-        result["runs"].append({"batch_tokens": budget, "seconds": round(secs, 2), "docs_per_s": round(rate),
+        result["runs"].append({"batch_tokens": budget, "compile": compiled, "seconds": round(secs, 2), "docs_per_s": round(rate),
                                "model_tflops": round(flops / 1e12, 1)})
         print(json.dumps(result["runs"][-1]), flush=True)
     n = min(args.pipeline_docs, len(texts))

@@ -51,6 +51,8 @@ def show(args: argparse.Namespace, stats: dict[str, Any]) -> int:
 
     out = console()
     out.print(funnel_table(stats))
+    if rescued := stats.get("cleaning", {}).get("rescued"):
+        out.print("rescued by quality score (kept): " + ", ".join(f"{k} {v['documents']}" for k, v in rescued.items()))
     out.print(f"kept/ and dropped/ parquet, stats.json: {args.output}")
     return accounting_exit(stats)
 

@@ -1,8 +1,9 @@
 """spark-submit jobs/tag.py [--input PATH ...] [--output DIR] [--config RULES.yaml] [--embeddings DIR]
 
-Quality score (0-5, the rule file's ``quality:`` head) and domain (``domains:`` prototypes) for every document,
-written as columns quality_score, quality_int, domain, domain_confidence and into meta; stats.json counts
-domains and scores. The default input is the semantic dedup job's kept output (out/semdedup/kept); pass
+Quality scores (the rule file's ``quality.scorers``: Hugging Face classifiers, fastText models, the MLP head; one
+column quality_<name> each), their ensemble and token-weighted buckets (quality_ensemble, quality_bucket), the
+primary score (quality_score, quality_int) and the domain (``domains:`` prototypes, domain and domain_confidence)
+for every document, as columns and in meta; stats.json counts domains, scores and buckets. The default input is the semantic dedup job's kept output (out/semdedup/kept); pass
 --embeddings out/semdedup/embeddings to reuse its embeddings.
 """
 
@@ -49,8 +50,10 @@ def run(spark: SparkSession, args: argparse.Namespace, settings: TagSettings) ->
 def show(args: argparse.Namespace, stats: dict[str, Any]) -> int:
     out = console()
     tags = stats["tags"]
-    out.print(f"{stats['kept']['documents']} documents tagged; mean quality {tags['quality_mean']}; "
-              f"rounded scores: {tags['quality_int']}")
+    out.print(f"{stats['kept']['documents']} documents tagged; mean scores {tags['means']}; "
+              f"rounded primary score: {tags['quality_int']}")
+    if "buckets" in tags:
+        out.print(f"documents per quality_bucket: {tags['buckets']['documents']}")
     for name, d in tags["domains"].items():
         out.print(f"  {name:<12} {d['documents']:>8}  mean confidence {d['mean_confidence']:.2f}")
     out.print(f"kept/, dropped/, stats.json: {args.output}")

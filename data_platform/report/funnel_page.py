@@ -77,7 +77,12 @@ def _cleaning_section(cleaning: dict[str, Any]) -> str:
     lines = cleaning.get("lines_removed", {})
     pii = cleaning.get("pii_redacted", {})
     found = cleaning.get("contamination", {})
+    rescued = cleaning.get("rescued", {})
     parts = ['<section id="cleaning"><h2>In-document cleaning</h2>']
+    parts.append("<h4>Rescued: dropped by these rules, kept on their quality score (rescue:)</h4>" + (
+        table(["rule", "documents", "examples"], [(k, v["documents"], ", ".join(v["examples"]))
+                                                   for k, v in rescued.items()], classes=["", "n", ""])
+        if rescued else '<p class="muted">none</p>'))
     parts.append("<h4>Lines removed, by line rule</h4>" + (
         table(["line rule", "documents", "lines", "characters"],
               [(k, v["documents"], v["lines"], v["characters"]) for k, v in sorted(lines.items())],

@@ -92,7 +92,8 @@ def funnel_table(stats: dict[str, Any], title: str = "Filter funnel"):
 
 def cleaning_stats(spark: SparkSession, out: str, examples: int = 10) -> dict[str, Any]:
     """What the in-document cleaning changed, from the documents' meta: lines and characters removed per line
-    rule, PII placeholders per kind, and which evaluation items were found in which documents."""
+    rule, PII placeholders per kind, which evaluation items were found in which documents, and the documents
+    rescued per rule (``rescue:``)."""
     from pyspark.sql import functions as F
 
     base = out.rstrip("/")
@@ -106,7 +107,14 @@ def cleaning_stats(spark: SparkSession, out: str, examples: int = 10) -> dict[st
     items = (docs.select(S.ID, F.explode(F.split(F.col(S.META)["contamination"], ",")).alias("item"))
              .groupBy("item").agg(F.count(F.lit(1)).alias("documents"),
                                   F.slice(F.array_sort(F.collect_list(S.ID)), 1, examples).alias("examples")))
+    rescued = (spark.read.parquet(f"{base}/kept").select(S.ID, F.col(S.META)["rescued_from"].alias("rules"))
+               .where(F.col("rules").isNotNull())
+               .select(S.ID, F.explode(F.split("rules", ",")).alias("rule")).groupBy("rule")
+               .agg(F.count(F.lit(1)).alias("documents"),
+                    F.slice(F.array_sort(F.collect_list(S.ID)), 1, examples).alias("examples")))
     return {
+        "rescued": {r["rule"]: {"documents": r["documents"], "examples": r["examples"]}
+                    for r in sorted(rescued.collect(), key=lambda r: r["rule"])},
         "lines_removed": {r["key"]: {"documents": r["documents"], "lines": r["lines"], "characters": r["characters"]}
                           for r in lines.collect()},
         "pii_redacted": {r["key"]: {"documents": r["documents"], "replaced": r["replaced"]} for r in pii.collect()},

@@ -30,6 +30,7 @@ class ScorerConfig(_Section):
                                    "maximum, 512 for BERT-style models)")
     batch_tokens: int = Field(65536, ge=512, description="hf: padded tokens per forward pass")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="hf: auto = cuda when the executor has a GPU")
+    compile: bool = Field(False, description="hf on CUDA: torch.compile the model (dynamic shapes)")
 
     @model_validator(mode="after")
     def _label(self) -> ScorerConfig:

@@ -30,6 +30,7 @@ class Classifier:
     limit: int
     pad_id: int
     label_index: int | None  # score = softmax probability of this class; None: regression or expected class
+    device: Any  # torch.device the model runs on
 
 
 def check_folder(path: str) -> None:
@@ -44,16 +45,18 @@ def check_folder(path: str) -> None:
         raise FileNotFoundError(f"{path} is not a Hugging Face model folder: no {', '.join(missing)}")
 
 
-def load(path: str, device: str = "auto", label: str | None = None, max_tokens: int | None = None) -> Classifier:
-    """The model, loaded once per process (Spark Python workers reuse it), never from a hub."""
+def load(path: str, device: str = "auto", label: str | None = None, max_tokens: int | None = None,
+         compile: bool = False) -> Classifier:
+    """The model, loaded once per process (Spark Python workers reuse it), never from a hub; ``compile``:
+    ``torch.compile`` with dynamic shapes (CUDA only)."""
     import torch
 
     dev = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
-    return _load(path, dev, label, max_tokens)
+    return _load(path, dev, label, max_tokens, compile and dev.startswith("cuda"))
 
 
 @lru_cache(maxsize=4)
-def _load(path: str, device: str, label: str | None, max_tokens: int | None) -> Classifier:
+def _load(path: str, device: str, label: str | None, max_tokens: int | None, compile: bool) -> Classifier:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     import torch
@@ -68,7 +71,10 @@ def _load(path: str, device: str, label: str | None, max_tokens: int | None) -> 
     tok = hf_tok.backend_tokenizer
     tok.no_padding()
     tok.enable_truncation(limit)
-    return Classifier(tok, model.to(device).eval(), limit, hf_tok.pad_token_id or 0, _label_index(model.config, label))
+    model = model.to(device).eval()
+    forward = torch.compile(model, dynamic=True) if compile else model
+    return Classifier(tok, forward, limit, hf_tok.pad_token_id or 0, _label_index(model.config, label),
+                      model.device)
 
 
 def _limit(tokenizer_max: int, config: Any, max_tokens: int | None) -> int:
@@ -87,12 +93,12 @@ def _label_index(config: Any, label: str | None) -> int | None:
 
 
 def score_texts(texts: list[str | None], path: str, device: str = "auto", label: str | None = None,
-                max_tokens: int | None = None, batch_tokens: int = 65536) -> np.ndarray:
+                max_tokens: int | None = None, batch_tokens: int = 65536, compile: bool = False) -> np.ndarray:
     """One float32 score per text, in input order: the regression output (one logit), else the probability of
     ``label``, else the expected class index (sum of class index x probability)."""
     import torch
 
-    clf = load(path, device, label, max_tokens)
+    clf = load(path, device, label, max_tokens, compile)
     cut = [(t or "")[: clf.limit * CHARS_PER_TOKEN] for t in texts]
     ids = [e.ids for e in clf.tokenizer.encode_batch(cut)]
     batches = length_batches([len(i) for i in ids], batch_tokens)
@@ -128,7 +134,7 @@ def _forward(clf: Classifier, rows: list[list[int]]) -> Any:
     mask = np.zeros((len(rows), width), np.int64)
     for i, r in enumerate(rows):
         ids[i, : len(r)], mask[i, : len(r)] = r, 1
-    dev = clf.model.device
+    dev = clf.device
     ids_t, mask_t = (torch.from_numpy(a).pin_memory() if dev.type == "cuda" else torch.from_numpy(a) for a in (ids, mask))
     logits = clf.model(input_ids=ids_t.to(dev, non_blocking=True),
                        attention_mask=mask_t.to(dev, non_blocking=True)).logits.float()

@@ -54,7 +54,8 @@ def score(texts: list[str | None], scorer: Scorer, embeddings: np.ndarray | None
     if cfg.kind == "hf":
         from data_platform.tagging.hf_classifier import score_texts
 
-        return score_texts(texts, scorer.path, cfg.device, cfg.label, cfg.max_tokens, cfg.batch_tokens)
+        return score_texts(texts, scorer.path, cfg.device, cfg.label, cfg.max_tokens, cfg.batch_tokens,
+                           cfg.compile)
     if cfg.kind == "fasttext":
         from data_platform.models.fasttext_quality import label_probability, load_model
 
