@@ -244,3 +244,25 @@ def _midrank(x: np.ndarray) -> np.ndarray:
 def _buckets(score: np.ndarray, weight: np.ndarray, n: int) -> list[int]:
     total = weight.sum()
     return [min(n - 1, int(n * weight[score < s].sum() / total)) for s in score]
+
+
+def test_filter_job_counts_rescued_documents_in_stats_and_report(spark, tmp_path, models):
+    from data_platform.config import load_rules
+    from data_platform.filter_run import FilterRun, run_filter
+
+    rules = tmp_path / "r.yaml"
+    rules.write_text(f"""order: [word_count]
+rules:
+  word_count: {{min: 50}}
+quality:
+  scorers: [{{name: ft, kind: fasttext, path: {models['ft']}, label: __label__hq}}]
+rescue: {{scorer: ft, min_score: 0.9, rules: [word_count]}}
+""")
+    src = tmp_path / "in.jsonl"
+    docs = [{"id": "good", "text": " ".join(WORDS[:15])}, {"id": "bad", "text": " ".join(WORDS[15:])}]
+    src.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    stats = run_filter(spark, FilterRun([str(src)], str(tmp_path / "out"), load_rules(rules)))
+    assert stats["kept"]["documents"] == 1 and stats["accounting"]["ok"]
+    assert stats["cleaning"]["rescued"] == {"word_count": {"documents": 1, "examples": ["good"]}}
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "Rescued" in page and "<td>word_count</td>" in page
