@@ -9,13 +9,14 @@ import os
 import subprocess
 import sys
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from data_platform.io.job_output import COMPLETE_MARKER
 from data_platform.pipeline.recipe import load_recipe
 from data_platform.pipeline.runner import run_pipeline
-from data_platform.pipeline.shards import ShardsConfig, plan, safe_name
+from data_platform.pipeline.shards import ShardsConfig, plan, run_shards, safe_name
 from data_platform.yaml_lines import ConfigError
 from tests.conftest import REPO
 
@@ -190,6 +191,18 @@ def test_shard_plan_and_names():
     assert ShardsConfig(target_bytes="256MB").target_bytes == 256 * 10**6
     assert safe_name("books") == "books" and safe_name(None) == "unknown"
     assert safe_name("a/b") != safe_name("a_b") and safe_name("a/b").startswith("a_b-")
+
+
+def test_shards_carry_the_listed_and_the_quality_prefixed_columns(spark, tmp_path):
+    rows = [{"id": f"d{i}", "text": "x" * i, "url": None, "source": "web", "lang": "en", "n_chars": i,
+             "quality_bucket": i % 2, "quality_kenlm": 0.5, "domain": "news", "extra": 1} for i in range(4)]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "in.parquet")
+    stats = run_shards(spark, [str(tmp_path / "in.parquet")], str(tmp_path / "out"), ShardsConfig())
+    written = [*ShardsConfig().columns, "domain", "quality_bucket", "quality_kenlm"]
+    assert stats["shards"]["columns"] == written
+    shards = json.loads((tmp_path / "out" / "shards.json").read_text())
+    table = pa.concat_tables(pq.read_table(tmp_path / "out" / s["path"]) for s in shards)
+    assert table.column_names == written and sorted(table["quality_bucket"].to_pylist()) == [0, 0, 1, 1]
 
 
 @pytest.mark.e2e

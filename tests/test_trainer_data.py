@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from data_platform.yaml_lines import ConfigError
 from tests.conftest import REPO, SAMPLE
 from trainer import tokenizer as T
 from trainer.config import load_config
@@ -112,6 +113,60 @@ def test_pack_reuses_a_complete_folder_and_refuses_other_inputs(corpus, tokens):
     assert (tokens / "index.json").stat().st_mtime_ns == before
     with pytest.raises(PackError, match="other inputs"):
         pack([str(corpus["root"] / "kept")], corpus["tokenizer"], tokens, channel="lang", heldout_docs=4)
+
+
+# (id, lang, domain, quality_bucket, meta) in two files; texts are the ids repeated
+TAGGED = [[("a0", "en", "code", 17, {"licence": "mit"}), ("a1", "en", "code", 17, {"licence": "gpl"}),
+           ("a2", "en", "news", 3, {}), ("a3", "zh", "news", None, {"licence": "mit"}),
+           ("a4", "zh", None, 17, None)],
+          [("b0", "en", "code", 3, {"licence": "mit"}), ("b1", "zh", "news", 3, {"other": "x"})]]
+
+
+@pytest.fixture(scope="module")
+def tagged(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tagged")
+    for i, rows in enumerate(TAGGED):
+        table = pa.table({"id": [r[0] for r in rows], "text": [f"{r[0]} " * 5 for r in rows],
+                          "source": ["web"] * len(rows), "lang": [r[1] for r in rows],
+                          "domain": [r[2] for r in rows], "quality_bucket": pa.array([r[3] for r in rows], pa.int32()),
+                          "meta": pa.array([None if r[4] is None else list(r[4].items()) for r in rows],
+                                           pa.map_(pa.string(), pa.string()))})
+        pq.write_table(table, root / f"part-{i}.parquet")
+    return root
+
+
+@pytest.mark.parametrize(("channel", "docs"), [
+    ("lang+domain", {"en+code": 3, "en+news": 1, "zh+news": 2, "zh+none": 1}),
+    ("licence", {"mit": 3, "gpl": 1, "none": 3}),  # a key of meta: missing key, empty map and null meta are none
+    ("quality_bucket", {"17": 3, "3": 3, "none": 1}),
+])
+def test_a_channel_is_any_column_meta_key_or_combination(corpus, tagged, tmp_path, channel, docs):
+    index = pack([str(tagged)], corpus["tokenizer"], tmp_path, channel=channel, heldout_docs=1, workers=1)
+    assert {c: e["train"]["docs"] + e["heldout"]["docs"] for c, e in index["channels"].items()} == docs
+    assert {c: e["heldout"]["docs"] for c, e in index["channels"].items()} == {c: int(n > 1) for c, n in docs.items()}
+    assert index["fingerprint"]["channel"] == channel
+
+
+def test_a_channel_neither_column_nor_meta_key_is_a_one_line_error(corpus, tagged, tmp_path, capsys):
+    from trainer.inputs import InputError
+    from trainer.pack import main
+
+    with pytest.raises(InputError, match=r"part-0.parquet: channel column 'other' is neither a column nor a key "
+                                         r"of meta \(columns: id, text, source, lang, domain, quality_bucket, meta\)"):
+        pack([str(tagged / "part-0.parquet")], corpus["tokenizer"], tmp_path / "a", channel="other", workers=1)
+    args = ["--inputs", str(corpus["root"] / "kept"), "--tokenizer", corpus["tokenizer"], "--out", str(tmp_path / "b"),
+            "--workers", "1", "--channel", "lang+colour"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "part-0.parquet: channel column 'colour' is neither" in err
+    assert err.count("\n") == 1
+
+
+def test_config_takes_a_channel_spec_and_number_keys(tokens, tmp_path):
+    cfg = _config(tokens, tmp_path, "data.channel=lang+quality_bucket", "data.weights={19: 3, en+3: 1}")
+    assert cfg.data.channel == "lang+quality_bucket" and cfg.data.weights == {"19": 3.0, "en+3": 1.0}
+    with pytest.raises(ConfigError, match=r"data.channel: Value error, channel 'lang\+': a column name, or several"):
+        _config(tokens, tmp_path, "data.channel=lang+")
 
 
 def _config(tokens, out, *extra):

@@ -97,14 +97,17 @@ def prepare_eval(cfg: AblationConfig, channel: str) -> None:
     hashes, at most half a channel) to ``eval/heldout.parquet``."""
     if cfg.eval.docs_per_channel is None:
         return
+    from trainer.channel import META, parse
     from trainer.pack import pick_heldout
 
     files = resolve(cfg.eval.inputs)
     ids = set().union(*pick_heldout(files, channel, cfg.eval.docs_per_channel).values())
-    tables = []
+    tables, channel_columns = [], parse(channel)
     for f in files:
         names = pq.ParquetFile(f).schema_arrow.names
-        t = pq.read_table(f, columns=[c for c in ("id", "text", "source", "lang") if c in names])
+        by_meta = [META] if set(channel_columns) - set(names) else []  # the channel reads a meta key
+        keep = ["id", "text", "source", "lang", *channel_columns, *by_meta]
+        t = pq.read_table(f, columns=[c for c in dict.fromkeys(keep) if c in names])
         tables.append(t.filter(pc.is_in(pc.cast(t["id"], pa.string()), value_set=pa.array(sorted(ids), pa.string()))))
     table = pa.concat_tables(tables, promote_options="default").sort_by("id")
     target = Path(eval_inputs(cfg)[0])

@@ -4,11 +4,12 @@ tokenizer (pydantic; errors name the file, the key path and the line, as ``train
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
 
 from data_platform.yaml_lines import ConfigError, load_with_lines, locator, validate
+from trainer.channel import as_keys
 
 
 class _Section(BaseModel):
@@ -19,6 +20,11 @@ class VersionSpec(_Section):
     name: str = Field(pattern=r"^[A-Za-z0-9._-]+$", description="folder-safe name of the data version")
     inputs: list[str] = Field(min_length=1, description="parquet files, folders, globs or a manifest.json")
     weights: dict[str, float] | None = Field(None, description="mixture weights per channel (data.weights)")
+
+    @field_validator("weights", mode="before")
+    @classmethod
+    def _channel_keys(cls, v: Any) -> Any:
+        return as_keys(v)
 
 
 class TrainingSpec(_Section):

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from data_platform.yaml_lines import ConfigError, load_with_lines, locator, validate
+from trainer.channel import as_keys, parse
 from trainer.model import ModelArgs
 
 
@@ -28,7 +29,8 @@ class DataConfig(_Section):
     tokenizer: str | None = Field(None, description="tokenizer.json used to pack 'inputs'")
     exclude: list[str] = Field([], description="parquet inputs whose document ids are left out of packing "
                                                "(e.g. a common evaluation set)")
-    channel: Literal["source", "lang"] = Field("source", description="column that names a mixture channel")
+    channel: str = Field("source", description="column (or meta key) naming a document's mixture channel; "
+                                               "several joined with '+', e.g. lang+domain (trainer.channel)")
     heldout_docs: int = Field(200, ge=0, description="documents per channel held out for evaluation")
     weights: dict[str, float] | None = Field(None, description="mixture weights per channel; none = by size")
     caps: dict[str, float] = Field({}, description="largest share of a channel, e.g. {domain: 0.15}")
@@ -38,6 +40,17 @@ class DataConfig(_Section):
     grad_accum: int = Field(1, gt=0, description="micro-batches per optimizer step")
     seed: int = 0
     workers: int = Field(0, ge=0, description="packing processes; 0 = one per CPU")
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, v: str) -> str:
+        parse(v)
+        return v
+
+    @field_validator("weights", "caps", mode="before")
+    @classmethod
+    def _channel_keys(cls, v: Any) -> Any:
+        return as_keys(v)
 
     @model_validator(mode="after")
     def _shares(self) -> "DataConfig":

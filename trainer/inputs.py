@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 
@@ -51,13 +52,18 @@ def resolve(inputs: list[str], suffixes: tuple[str, ...] = PARQUET, what: str = 
     return list(files)
 
 
-def read_columns(path: Path, columns: list[str], batch_rows: int = 4096) -> Iterator[dict[str, list]]:
-    """Batches of the named columns as Python lists."""
+def read_batches(path: Path, columns: list[str], batch_rows: int = 4096) -> Iterator[pa.RecordBatch]:
+    """Record batches of the named columns."""
     pf = pq.ParquetFile(path)
     missing = [c for c in columns if c not in pf.schema_arrow.names]
     if missing:
         raise InputError(f"{path}: no column {', '.join(missing)} (has {', '.join(pf.schema_arrow.names)})")
-    for batch in pf.iter_batches(batch_size=batch_rows, columns=columns):
+    yield from pf.iter_batches(batch_size=batch_rows, columns=columns)
+
+
+def read_columns(path: Path, columns: list[str], batch_rows: int = 4096) -> Iterator[dict[str, list]]:
+    """Batches of the named columns as Python lists."""
+    for batch in read_batches(path, columns, batch_rows):
         yield batch.to_pydict()
 
 

@@ -30,7 +30,8 @@ def mixture_probs(sizes: dict[str, int], weights: dict[str, float] | None,
                                f"(channels: {', '.join(sorted(sizes))})")
     unknown_caps = sorted(set(caps) - set(sizes))
     if unknown_caps:
-        raise MixtureError(f"caps name channels with no training data: {', '.join(unknown_caps)}")
+        raise MixtureError(f"caps name channels with no training data: {', '.join(unknown_caps)} "
+                           f"(channels: {', '.join(sorted(sizes))})")
     raw = {c: float(weights.get(c, 0.0) if weights is not None else sizes[c]) for c in sizes}
     raw = {c: w for c, w in raw.items() if w > 0}
     if not raw:

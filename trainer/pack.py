@@ -1,5 +1,7 @@
 """Tokenize parquet shards once per data version: one token stream per channel and split, EOS after every document.
 
+A channel is a column, a key of ``meta`` or several joined with ``+`` (``trainer.channel``).
+
 Layout of the output folder::
 
     train/<channel>/<shard>.npy     uint16 (uint32 for vocabularies over 65,536) token streams
@@ -30,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from trainer.channel import CHANNEL, parse, read_channels
 from trainer.inputs import InputError, read_columns, resolve, stable_hash
 
 INDEX, COMPLETE = "index.json", "_COMPLETE"
@@ -47,18 +50,17 @@ def channel_dir(name: str) -> str:
 
 def pick_heldout(files: list[Path], channel: str, per_channel: int,
                  exclude: frozenset[str] = frozenset()) -> dict[str, set[str]]:
-    """Ids held out per channel: the ``per_channel`` smallest id hashes, at most half of the channel's docs
-    (excluded ids are never picked)."""
+    """Ids held out per channel (a ``trainer.channel`` spec): the ``per_channel`` smallest id hashes, at most
+    half of the channel's docs (excluded ids are never picked)."""
     heaps: dict[str, list[tuple[int, str]]] = {}
     counts: dict[str, int] = {}
     if per_channel == 0:
         return {}
     for path in files:
-        for batch in read_columns(path, ["id", channel]):
-            for doc_id, key in zip(batch["id"], batch[channel], strict=True):
+        for batch in read_channels(path, channel, ["id"]):
+            for doc_id, key in zip(batch["id"], batch[CHANNEL], strict=True):
                 if str(doc_id) in exclude:
                     continue
-                key = key or "unknown"
                 counts[key] = counts.get(key, 0) + 1
                 heap = heaps.setdefault(key, [])
                 item = (-stable_hash(str(doc_id)), str(doc_id))
@@ -85,15 +87,14 @@ def pack_shard(path: Path, shard: int, tokenizer_path: str, channel: str, heldou
     dtype = np.uint16 if tok.get_vocab_size() <= 1 << 16 else np.uint32
     streams: dict[tuple[str, str], list[np.ndarray]] = {}
     rows = excluded = 0
-    for batch in read_columns(path, ["id", "text", channel]):
+    for batch in read_channels(path, channel, ["id", "text"]):
         rows += len(batch["id"])
         keep = [i for i, doc_id in enumerate(batch["id"]) if str(doc_id) not in exclude]
         excluded += len(batch["id"]) - len(keep)
         texts = [batch["text"][i] or "" for i in keep]
         encoded = tok.encode_batch(texts, add_special_tokens=False)
-        ids, keys = (batch["id"][i] for i in keep), (batch[channel][i] for i in keep)
+        ids, keys = (batch["id"][i] for i in keep), (batch[CHANNEL][i] for i in keep)
         for doc_id, key, enc in zip(ids, keys, encoded, strict=True):
-            key = key or "unknown"
             split = "heldout" if str(doc_id) in heldout.get(key, ()) else "train"
             streams.setdefault((split, key), []).append(np.array(enc.ids + [eos], dtype=dtype))
     stats: dict = {"rows": rows, "excluded": excluded, "streams": []}
@@ -130,6 +131,7 @@ def pack(inputs: list[str], tokenizer_path: str, out: str | Path, *, channel: st
     from trainer.tokenizer import BOS, EOS, PAD, load
 
     out = Path(out)
+    parse(channel)
     files = resolve(inputs)
     tok = load(tokenizer_path)
     skip = read_ids(list(exclude)) if exclude else frozenset()
@@ -176,8 +178,10 @@ def _index(results: list[dict], fp: dict, vocab_size: int, specials: dict[str, i
             "dtype": "uint16" if vocab_size <= 1 << 16 else "uint32", "channels": channels, "fingerprint": fp}
 
 
-EXAMPLES = """example (dp-pack is the same command as python -m trainer.pack):
+EXAMPLES = """examples (dp-pack is the same command as python -m trainer.pack):
   dp-pack --inputs out/filter/kept --tokenizer out/tokenizer/tokenizer.json --out out/tokens/v1
+  dp-pack --inputs out/pipeline/manifest.json --tokenizer out/tokenizer/tokenizer.json --out out/tokens/v2 \\
+      --channel lang+domain
 """
 
 
@@ -189,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--inputs", nargs="+", required=True, help="parquet files, folders, globs or manifest.json")
     p.add_argument("--tokenizer", required=True, help="tokenizer.json")
     p.add_argument("--out", required=True, help="token folder")
-    p.add_argument("--channel", choices=["source", "lang"], default="source", help="column naming a channel")
+    p.add_argument("--channel", default="source",
+                   help="column (or meta key) naming a document's channel; several joined with '+', e.g. lang+domain")
     p.add_argument("--heldout-docs", type=int, default=200, help="held-out documents per channel")
     p.add_argument("--workers", type=int, default=0, help="processes (default: one per CPU)")
     p.add_argument("--overwrite", action="store_true", help="repack a complete folder")

@@ -6,6 +6,9 @@ parallel and depends only on the data. Spark writes one file per shard (repartit
 within it: reruns give byte-identical files); the driver then moves each file to
 ``shards/<source>/<lang>/part-NNNNN.parquet`` and describes it in ``shards.json`` (documents, characters,
 bytes, sha256 hashed on the executors). ``stats.json`` follows the other stages' shape (nothing is dropped).
+The files hold ``columns``, then those of ``optional_columns`` the input has, then every input column whose name
+starts with one of ``optional_prefixes`` (``quality_``: the tag stage's scores and buckets, usable as trainer
+channels).
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ class ShardsConfig(BaseModel):
     columns: list[str] = [S.ID, S.TEXT, S.URL, S.SOURCE, S.LANG, S.N_CHARS]
     optional_columns: list[str] = Field(["quality_score", "quality_int", "domain", "domain_confidence"],
                                         description="written when the input has them (the tag stage's columns)")
+    optional_prefixes: list[str] = Field(["quality_"], description="input columns starting with one of these are "
+                                                                   "written too (quality_bucket, quality_<scorer>)")
 
     @field_validator("target_bytes", mode="before")
     @classmethod
@@ -84,6 +89,13 @@ def plan(groups: list[dict[str, Any]], cfg: ShardsConfig) -> list[dict[str, Any]
     return out
 
 
+def carried(cfg: ShardsConfig, available: list[str]) -> list[str]:
+    """The columns written: ``columns``, then the optional ones among ``available`` (listed, then by prefix)."""
+    optional = [c for c in cfg.optional_columns if c in available]
+    optional += [c for c in available if c.startswith(tuple(cfg.optional_prefixes))]
+    return list(dict.fromkeys([*cfg.columns, *optional]))
+
+
 def run_shards(spark: SparkSession, inputs: list[str], output: str, cfg: ShardsConfig) -> dict[str, Any]:
     """Write the shards of the kept documents in ``inputs`` (parquet) and return the stage's stats."""
     from pyspark.sql import functions as F
@@ -93,7 +105,7 @@ def run_shards(spark: SparkSession, inputs: list[str], output: str, cfg: ShardsC
     with JobOutput(spark, output) as job:
         HFS.remove(spark, job.file(SHARDS_DIR))
         docs = spark.read.parquet(*inputs)
-        columns = [*cfg.columns, *(c for c in cfg.optional_columns if c in docs.columns and c not in cfg.columns)]
+        columns = carried(cfg, docs.columns)
         missing = [c for c in columns if c not in docs.columns]
         if missing:
             raise ValueError(f"shards: input has no column {', '.join(missing)}")
