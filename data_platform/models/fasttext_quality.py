@@ -134,8 +134,9 @@ def train(positives: list[str], negatives: list[str], out: Path, *, label: str =
 
     Defaults: DCLM's word bigrams and fastText's lr 0.1, epoch 5, softmax loss and no character n-grams (``minn``
     to ``maxn`` characters: they help unspaced scripts and garbled text, at some speed); dim 64 and 1M hash buckets
-    (not fastText's 100 and 2M): the unquantised model is (buckets + words) x dim x 4 bytes, about 300 MB. ``quantize`` (product quantisation, the
-    ``cutoff`` most important words and n-grams kept, retrained) makes it a few MB: name ``out`` ``.ftz`` then.
+    (not fastText's 100 and 2M): the unquantised model is (buckets + words) x dim x 4 bytes, about 300 MB.
+    ``quantize`` (product quantisation, the ``cutoff`` most important words and n-grams kept, retrained) makes it a
+    few MB: name ``out`` ``.ftz`` then.
     """
     import fasttext
 
