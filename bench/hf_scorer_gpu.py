@@ -116,8 +116,8 @@ def main() -> None:
         secs, ours = time_tag_batches(texts, settings, args.rows)
         rate = len(texts) / secs
         flops = 2 * params * rate * result["mean_tokens"]
-        result["runs"].append({"batch_tokens": budget, "compile": compiled, "seconds": round(secs, 2), "docs_per_s": round(rate),
-                               "model_tflops": round(flops / 1e12, 1)})
+        result["runs"].append({"batch_tokens": budget, "compile": compiled, "seconds": round(secs, 2),
+                               "docs_per_s": round(rate), "model_tflops": round(flops / 1e12, 1)})
         print(json.dumps(result["runs"][-1]), flush=True)
     n = min(args.pipeline_docs, len(texts))
     secs, theirs = time_pipeline(texts[:n], args.model_dir, 128)

@@ -3,8 +3,8 @@
 Quality scores (the rule file's ``quality.scorers``: Hugging Face classifiers, fastText models, the MLP head; one
 column quality_<name> each), their ensemble and token-weighted buckets (quality_ensemble, quality_bucket), the
 primary score (quality_score, quality_int) and the domain (``domains:`` prototypes, domain and domain_confidence)
-for every document, as columns and in meta; stats.json counts domains, scores and buckets. The default input is the semantic dedup job's kept output (out/semdedup/kept); pass
---embeddings out/semdedup/embeddings to reuse its embeddings.
+for every document, as columns and in meta; stats.json counts domains, scores and buckets. The default input is the
+semantic dedup job's kept output (out/semdedup/kept); pass --embeddings out/semdedup/embeddings to reuse its embeddings.
 """
 
 from __future__ import annotations

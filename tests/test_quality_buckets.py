@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import math
 import random
 
 import pytest
@@ -25,25 +24,23 @@ def _below_at(values: list[tuple[float | None, int]]) -> dict[float, tuple[int, 
         running += w
     return out
 
+Buckets = tuple[dict[str, int | None], list[float | None]]
 
-def _hand_buckets(rows: list[tuple[str, float | None, int]], n: int) -> tuple[dict[str, int | None], list[float]]:
+
+def _hand_buckets(rows: list[tuple[str, float | None, int]], n: int) -> Buckets:
     table = _below_at([(s, t) for _, s, t in rows])
     total = sum(t for _, s, t in rows if s is not None)
     bucket = {s: min(n - 1, n * below // total) for s, (below, _) in table.items()}
     docs = {i: None if s is None else bucket[s] for i, s, _ in rows}
-    bounds = [min((s for s, b in bucket.items() if b >= k), default=math.nan) for k in range(1, n)]
+    bounds = [min((s for s, b in bucket.items() if b >= k), default=None) for k in range(1, n)]
     return docs, bounds
 
 
-def _buckets(df, n: int) -> tuple[dict[str, int | None], list[float]]:
+def _buckets(df, n: int) -> Buckets:
     from data_platform.tagging.buckets import token_buckets
 
     out, bounds = token_buckets(df, "score", "tokens", n)
     return {r["id"]: r["quality_bucket"] for r in out.collect()}, bounds
-
-
-def _same(a: list[float], b: list[float]) -> bool:
-    return len(a) == len(b) and all(x == y or (math.isnan(x) and math.isnan(y)) for x, y in zip(a, b, strict=True))
 
 
 def test_equal_weights_split_into_equal_buckets(spark):
@@ -57,16 +54,22 @@ def test_buckets_and_boundaries_are_token_weighted_percentiles(spark):
     for n, partitions in ((5, 1), (5, 4)):
         docs, bounds = _hand_buckets(ROWS, n)
         got, got_bounds = _buckets(spark.createDataFrame(ROWS, SCHEMA).repartition(partitions), n)
-        assert got == docs and _same(got_bounds, bounds), (n, partitions)
+        assert got == docs and got_bounds == bounds, (n, partitions)
         assert docs["d6"] is None and docs["d13"] is None  # null scores
         assert docs["d1"] == docs["d4"] == docs["d10"]  # tied scores
 
 
-def test_a_bucket_no_score_reaches_has_a_nan_boundary(spark):
+def test_a_bucket_no_score_reaches_has_no_boundary(spark):
     df = spark.createDataFrame([("a", 1.0, 500), ("b", 2.0, 10), ("c", 3.0, 1000)], SCHEMA)
     docs, bounds = _buckets(df, 4)
     assert docs == {"a": 0, "b": 1, "c": 1}
-    assert bounds[0] == 2.0 and math.isnan(bounds[1]) and math.isnan(bounds[2])
+    assert bounds[0] == 2.0 and bounds[1] is None and bounds[2] is None
+
+
+def test_zero_total_weight_puts_every_document_in_bucket_0(spark):
+    df = spark.createDataFrame([("a", 1.0, 0), ("b", 2.0, 0)], SCHEMA)
+    docs, bounds = _buckets(df, 3)
+    assert docs == {"a": 0, "b": 0} and bounds == [None, None]
 
 
 def test_cumulative_is_exact_for_any_number_of_ranges_with_ties_on_range_bounds(spark):

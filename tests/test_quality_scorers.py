@@ -35,7 +35,8 @@ def make_hf_model(folder: Path, num_labels: int = 1, max_len: int = 64) -> Path:
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     tok.train_from_iterator(_texts(200, 1), trainers.WordPieceTrainer(vocab_size=200, special_tokens=specials))
     tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))])
+        single="[CLS] $A [SEP]",
+        special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))])
     fast = BertTokenizerFast(tokenizer_object=tok, model_max_length=max_len, pad_token="[PAD]", unk_token="[UNK]",
                              cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
     torch.manual_seed(0)
@@ -68,7 +69,8 @@ def make_fasttext_model(path: Path) -> Path:
     for i in range(300):
         good = " ".join(rng.choice(WORDS[:15], size=12))
         bad = " ".join(rng.choice(WORDS[15:], size=12))
-        lines += [f"__label__hq {good}", f"__label__lq {bad}"] if i % 2 else [f"__label__lq {bad}", f"__label__hq {good}"]
+        pair = [f"__label__hq {good}", f"__label__lq {bad}"]
+        lines += pair if i % 2 else pair[::-1]
     train = path.with_suffix(".txt")
     train.write_text("\n".join(lines) + "\n")
     fasttext.train_supervised(str(train), epoch=5, dim=8, thread=1, seed=0, verbose=0).save_model(str(path))
@@ -79,8 +81,11 @@ def direct_fasttext(path: Path, texts: list[str], label: str) -> np.ndarray:
     import fasttext
 
     model = fasttext.load_model(str(path))
-    labels, probs = model.predict([" ".join(t.split()) for t in texts], k=-1)
-    return np.array([dict(zip(ls, ps, strict=True)).get(label, 0.0) for ls, ps in zip(labels, probs, strict=True)])
+    out = []
+    for text in texts:  # the C++ predictor: fasttext-wheel's predict() wrapper breaks under numpy 2
+        out.append(dict((name, p) for p, name in model.f.predict(" ".join(text.split()) + "\n", -1, 0.0, "strict"))
+                   .get(label, 0.0))
+    return np.array(out)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ checkpointed or cached DataFrame when computing it is expensive.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -70,18 +69,19 @@ def percentile_ranks(df: DataFrame, cols: list[str], suffix: str = "_pct") -> Da
 
 
 def token_buckets(df: DataFrame, score: str, weight: str, n: int,
-                  out: str = "quality_bucket") -> tuple[DataFrame, list[float]]:
+                  out: str = "quality_bucket") -> tuple[DataFrame, list[float | None]]:
     """``df`` with ``out``, bucket 0..n-1 by token-weighted percentile of ``score`` (n-1: highest scores):
     min(n-1, floor(n * below / total)), ``below`` the weight of the rows with a smaller score; ties share a bucket,
     a null score gets a null bucket. Also the boundaries: for k = 1..n-1 the smallest score in bucket k or above
-    (NaN where no score reaches k)."""
+    (None where no score reaches k); zero total weight puts every row in bucket 0."""
     from pyspark.sql import functions as F
 
     table, total = cumulative(df, score, weight)
-    bucket = F.least(F.lit(n - 1), F.floor(F.lit(n) * F.col(BELOW) / F.lit(total))).cast("int")
+    bucket = F.least(F.lit(n - 1), F.floor(F.lit(n) * F.col(BELOW) / F.lit(total or 1.0))).cast("int")
     table = table.select(score, bucket.alias(out))
     lowest: dict[int, float] = {b: s for b, s in table.groupBy(out).agg(F.min(score)).collect()}
-    boundaries, smallest = [], math.nan
+    boundaries: list[float | None] = []
+    smallest: float | None = None
     for k in range(n - 1, 0, -1):
         if k in lowest:
             smallest = lowest[k]

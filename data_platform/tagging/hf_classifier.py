@@ -135,7 +135,8 @@ def _forward(clf: Classifier, rows: list[list[int]]) -> Any:
     for i, r in enumerate(rows):
         ids[i, : len(r)], mask[i, : len(r)] = r, 1
     dev = clf.device
-    ids_t, mask_t = (torch.from_numpy(a).pin_memory() if dev.type == "cuda" else torch.from_numpy(a) for a in (ids, mask))
+    pin = dev.type == "cuda"
+    ids_t, mask_t = (torch.from_numpy(a).pin_memory() if pin else torch.from_numpy(a) for a in (ids, mask))
     logits = clf.model(input_ids=ids_t.to(dev, non_blocking=True),
                        attention_mask=mask_t.to(dev, non_blocking=True)).logits.float()
     return logits_to_scores(logits, clf.label_index)
