@@ -3,6 +3,7 @@ the tag job writes columns/meta/stats, the funnel can threshold on the score."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -129,8 +130,7 @@ def test_tag_job_writes_columns_meta_and_stats(spark, tmp_path):
             {"id": "code", "text": "def add(a, b):\n    return a + b\n\nprint(add(1, 2))"}]
     src.write_text("".join(json.dumps(d) + "\n" for d in docs) + '{"id": "empty", "text": ""}\n')
     settings = tag_settings(load_rules(REPO / "rules" / "default.yaml"))
-    settings = type(settings)(settings.embed.model_copy(update={"device": "cpu"}), settings.quality_head,
-                              settings.domains, settings.temperature)
+    settings = dataclasses.replace(settings, embed=settings.embed.model_copy(update={"device": "cpu"}))
     stats = run_tagging(spark, [str(src)], str(tmp_path / "out"), settings)
     assert stats["accounting"]["ok"] and (tmp_path / "out" / "_COMPLETE").exists()
     kept = {r["id"]: r for r in spark.read.parquet(str(tmp_path / "out" / "kept")).collect()}
