@@ -36,10 +36,10 @@ def jaccard(a: str, b: str) -> float:
     return len(sa & sb) / len(sa | sb)
 
 
-def test_signatures_equal_datasketch_update_loop():
+def test_datasketch_scheme_equals_datasketch_update_loop():
     from datasketch import MinHash
 
-    cfg = MinHashConfig(num_perm=64)
+    cfg = MinHashConfig(num_perm=64, hash="datasketch")
     texts = ["one two three four five six seven", "中文文本的字符级别分片测试", ""]
     sig, has = signatures(texts, ["en", "zh", "en"], cfg)
     for text, lang, row in zip(texts[:2], ["en", "zh"], sig[:2], strict=True):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 
 from data_platform import schema as S
@@ -26,14 +27,17 @@ def exact_hashes(batch: pa.RecordBatch, norm: TextNormalization) -> pa.RecordBat
 
 def minhash_signatures(batch: pa.RecordBatch, cfg: MinHashConfig, bands: int, rows: int) -> pa.RecordBatch:
     """Signature bytes and band keys per document; documents without any shingle are left out."""
-    sig, has = signatures(batch.column(S.TEXT).to_pylist(), batch.column(S.LANG).to_pylist(), cfg)
-    keys = band_keys(sig, bands, rows)
-    idx = [i for i, ok in enumerate(has) if ok]
-    return pa.RecordBatch.from_pydict({
-        KEY: [batch.column(KEY)[i].as_py() for i in idx],
-        "sig": [sig[i].astype("<u4").tobytes() for i in idx],
-        "bands": [keys[i].tolist() for i in idx],
-    }, schema=SIG_SCHEMA)
+    sig, has = signatures(batch.column(S.TEXT), batch.column(S.LANG).to_pylist(), cfg)
+    idx = np.flatnonzero(has)
+    kept = np.ascontiguousarray(sig[idx].astype("<u4"))
+    keys = np.ascontiguousarray(band_keys(sig[idx], bands, rows))
+    width = kept.shape[1] * 4
+    sigs = pa.Array.from_buffers(pa.binary(), len(idx), [None, pa.py_buffer(np.arange(len(idx) + 1, dtype=np.int32)
+                                                                         * width), pa.py_buffer(kept)])
+    return pa.RecordBatch.from_arrays([batch.column(KEY).take(pa.array(idx, pa.int64())), sigs,
+                                       pa.ListArray.from_arrays(pa.array(np.arange(len(idx) + 1) * bands, pa.int32()),
+                                                                pa.array(keys.ravel(), pa.int64()))],
+                                      schema=SIG_SCHEMA)
 
 
 def paragraph_hashes(batch: pa.RecordBatch, cfg: ParagraphConfig) -> pa.RecordBatch:

@@ -33,6 +33,9 @@ class MinHashConfig(_Section):
     enabled: bool = True
     num_perm: int = Field(128, ge=16, le=1024)
     seed: int = 1
+    hash: Literal["multiply_shift", "datasketch"] = Field(
+        "multiply_shift", description="multiply_shift: the compiled kernel (data_platform/dedup/minhash_kernel.py); "
+                                      "datasketch: datasketch's SHA-1 scheme, values identical to its MinHash")
     ngram: int = Field(5, ge=1, le=20, description="word n-grams; character n-grams for zh/ja/ko")
     cjk_ngram: int = Field(5, ge=1, le=20, description="character n-gram size for zh/ja/ko")
     threshold: float = Field(0.8, gt=0, lt=1, description="target Jaccard similarity")

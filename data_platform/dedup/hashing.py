@@ -51,14 +51,24 @@ def shingles(text: str, lang: str | None, cfg: MinHashConfig) -> list[bytes]:
     return [g.encode("utf-8") for g in set(grams)]
 
 
-def signatures(texts: list[str], langs: list[str | None], cfg: MinHashConfig) -> tuple[np.ndarray, np.ndarray]:
-    """MinHash signatures (n_docs x num_perm, uint32 values) with datasketch's own hashing (its bulk API), and a
-    mask of the documents that had any shingle (the others get no signature and take no part in LSH)."""
+def signatures(texts: list[str | None] | pa.Array, langs: list[str | None], cfg: MinHashConfig
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """MinHash signatures (n_docs x num_perm, uint64 holding 32-bit values) of the ``shingles`` of each text, and a
+    mask of the documents that had any shingle (the others get all zeros and take no part in LSH).
+
+    ``cfg.hash``: ``multiply_shift`` runs the compiled kernel (``minhash_kernel``); ``datasketch`` hashes with
+    datasketch's own scheme (its bulk API), so the values equal datasketch's ``MinHash``."""
+    cjk = np.array([normalize_lang(lang) in CHAR_TOKEN_LANGS for lang in langs], dtype=bool)
+    if cfg.hash == "multiply_shift":
+        from data_platform.dedup import minhash_kernel
+
+        return minhash_kernel.signatures(texts, cjk, cfg.ngram, cfg.cjk_ngram, cfg.num_perm, cfg.seed)
     from datasketch import MinHash
 
-    sets = [shingles(t or "", lang, cfg) for t, lang in zip(texts, langs, strict=True)]
-    has = np.array([bool(s) for s in sets])
-    sig = np.zeros((len(texts), cfg.num_perm), dtype=np.uint64)
+    values = texts.to_pylist() if isinstance(texts, pa.Array) else texts
+    sets = [shingles(t or "", lang, cfg) for t, lang in zip(values, langs, strict=True)]
+    has = np.array([bool(s) for s in sets], dtype=bool)
+    sig = np.zeros((len(sets), cfg.num_perm), dtype=np.uint64)
     nonempty = [s for s in sets if s]
     if nonempty:
         sig[has] = np.stack([m.hashvalues for m in MinHash.bulk(nonempty, num_perm=cfg.num_perm, seed=cfg.seed)])
