@@ -31,12 +31,11 @@ def minhash_signatures(batch: pa.RecordBatch, cfg: MinHashConfig, bands: int, ro
     idx = np.flatnonzero(has)
     kept = np.ascontiguousarray(sig[idx].astype("<u4"))
     keys = np.ascontiguousarray(band_keys(sig[idx], bands, rows))
-    width = kept.shape[1] * 4
-    sigs = pa.Array.from_buffers(pa.binary(), len(idx), [None, pa.py_buffer(np.arange(len(idx) + 1, dtype=np.int32)
-                                                                         * width), pa.py_buffer(kept)])
-    return pa.RecordBatch.from_arrays([batch.column(KEY).take(pa.array(idx, pa.int64())), sigs,
-                                       pa.ListArray.from_arrays(pa.array(np.arange(len(idx) + 1) * bands, pa.int32()),
-                                                                pa.array(keys.ravel(), pa.int64()))],
+    sig_offsets = np.arange(len(idx) + 1, dtype=np.int32) * kept.shape[1] * 4  # one fixed-width value per row
+    sigs = pa.Array.from_buffers(pa.binary(), len(idx), [None, pa.py_buffer(sig_offsets), pa.py_buffer(kept)])
+    band_lists = pa.ListArray.from_arrays(pa.array(np.arange(len(idx) + 1) * bands, pa.int32()),
+                                          pa.array(keys.ravel(), pa.int64()))
+    return pa.RecordBatch.from_arrays([batch.column(KEY).take(pa.array(idx, pa.int64())), sigs, band_lists],
                                       schema=SIG_SCHEMA)
 
 

@@ -58,10 +58,10 @@ def signatures(texts: list[str | None] | pa.Array, langs: list[str | None], cfg:
 
     ``cfg.hash``: ``multiply_shift`` runs the compiled kernel (``minhash_kernel``); ``datasketch`` hashes with
     datasketch's own scheme (its bulk API), so the values equal datasketch's ``MinHash``."""
-    cjk = np.array([normalize_lang(lang) in CHAR_TOKEN_LANGS for lang in langs], dtype=bool)
     if cfg.hash == "multiply_shift":
         from data_platform.dedup import minhash_kernel
 
+        cjk = np.array([normalize_lang(lang) in CHAR_TOKEN_LANGS for lang in langs], dtype=bool)
         return minhash_kernel.signatures(texts, cjk, cfg.ngram, cfg.cjk_ngram, cfg.num_perm, cfg.seed)
     from datasketch import MinHash
 

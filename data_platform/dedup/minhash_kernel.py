@@ -35,11 +35,12 @@ WORD, SPACE = np.uint8(1), np.uint8(2)
 @lru_cache(maxsize=1)
 def unicode_tables() -> tuple[np.ndarray, np.ndarray]:
     """(classes, lower) per code point: classes bit 1 = Python's ``\\w``, bit 2 = ``\\s`` (what ``str.split``
-    splits on); lower = ``str.lower`` of the code point. Built once per process (~0.1 s) from Python itself."""
-    every = "".join(map(chr, range(0x110000)))
+    splits on); lower = ``str.lower`` of the code point. Built once per process (~0.07 s) from Python itself."""
+    every = np.arange(0x110000, dtype=np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
     classes = np.zeros(0x110000, dtype=np.uint8)
-    for pattern, bit in ((r"\W", WORD), (r"\S", SPACE)):
-        classes[_code_points(re.sub(pattern, "\0", every)) != 0] |= bit
+    for pattern, bit in ((r"\w+", WORD), (r"\s+", SPACE)):
+        for run in re.finditer(pattern, every):  # runs of consecutive code points of the class
+            classes[run.start() : run.end()] |= bit
     lowered = every[:0x130].lower() + "\u0130" + every[0x131:].lower()  # U+0130 is handled by str.lower
     return classes, _code_points(lowered).astype(np.int32)
 
