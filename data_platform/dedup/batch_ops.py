@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from data_platform import schema as S
 from data_platform.dedup.config import MinHashConfig, ParagraphConfig, SentenceConfig, TextNormalization
@@ -54,17 +55,24 @@ def paragraph_hashes(batch: pa.RecordBatch, cfg: ParagraphConfig) -> pa.RecordBa
 
 
 def sentence_span_hashes(batch: pa.RecordBatch, cfg: SentenceConfig) -> pa.RecordBatch:
-    """One row per span of ``cfg.span`` consecutive sentences: its first sentence's index, hash and length."""
-    keys, idxs, spans = [], [], []
+    """One row per span of ``cfg.span`` consecutive sentences: its first sentence's index, hash and length. A span is
+    the sequence of its normalized sentences (normalized once each, not once per span that holds them)."""
+    keys, idxs, chars, sentences, counts = [], [], [], [], []
     for key, text in zip(batch.column(KEY).to_pylist(), batch.column(S.TEXT).to_pylist(), strict=True):
         bounds = sentence_spans(text or "")
+        sentences.extend(text[a:b] for a, b in bounds)
+        counts.append(len(bounds))
         for i in range(len(bounds) - cfg.span + 1):
             keys.append(key)
             idxs.append(i)
-            spans.append(text[bounds[i][0] : bounds[i + cfg.span - 1][1]])
-    hashes = content_hashes(normalize_for_hash(pa.array(spans, pa.string()), cfg.normalize))
-    return pa.RecordBatch.from_pydict({KEY: keys, "idx": idxs, "hash": hashes, "chars": [len(x) for x in spans]},
-                                      schema=PARA_SCHEMA)
+            chars.append(bounds[i + cfg.span - 1][1] - bounds[i][0])
+    norm = normalize_for_hash(pa.array(sentences, pa.string()), cfg.normalize).to_pylist()
+    spans, first = [], 0
+    for n in counts:  # sentences hold no newline: joined with one, a span's sentences stay apart
+        spans.extend("\n".join(norm[first + i : first + i + cfg.span]) for i in range(n - cfg.span + 1))
+        first += n
+    return pa.RecordBatch.from_pydict({KEY: keys, "idx": idxs, "hash": content_hashes(pa.array(spans, pa.string())),
+                                       "chars": chars}, schema=PARA_SCHEMA)
 
 
 def _line_spans(text: str) -> list[tuple[int, int]]:
@@ -78,26 +86,38 @@ def _line_spans(text: str) -> list[tuple[int, int]]:
 
 def remove_units(batch: pa.RecordBatch, unit: str, span: int, max_share: float, reason: str) -> pa.RecordBatch:
     """Cut the flagged units out of each text (``remove_idx``: line indices, or first sentences of spans of
-    ``span`` sentences); above ``max_share`` of the characters, drop the document instead, text left whole."""
-    rows = batch.to_pylist()
+    ``span`` sentences); above ``max_share`` of the characters, drop the document instead, text left whole.
+    Only the rows with removals are converted to Python; the other columns pass through as Arrow."""
+    flagged = batch.column("remove_idx")
+    rows = np.flatnonzero(pc.list_value_length(flagged).fill_null(0).to_numpy(zero_copy_only=False))
+    out = batch.drop_columns(["remove_idx"])
+    if not len(rows):
+        return out
+    edited = {name: out.column(name).to_pylist() for name in (S.TEXT, S.N_CHARS, S.META, S.DROP_REASON,
+                                                              S.DROP_DETAIL)}
     for r in rows:
-        starts = set(r.pop("remove_idx") or [])
-        if not starts:
-            continue
-        text = r[S.TEXT]
-        bounds = sentence_spans(text) if unit == "sentences" else _line_spans(text)
-        drop = {i + k for i in starts for k in range(span)}
-        removed = sum(bounds[i][1] - bounds[i][0] for i in drop)
-        share = removed / max(1, len(text))
-        if share > max_share:
-            r[S.DROP_REASON] = reason
-            r[S.DROP_DETAIL] = f"{len(drop)} repeated {unit} = {share:.0%} of the characters > {max_share:.0%}"
-            continue
-        if unit == "sentences":
-            r[S.TEXT] = remove_sentences(text, bounds, drop)
-        else:
-            r[S.TEXT] = "\n".join(line for i, line in enumerate(text.split("\n")) if i not in drop)
-        r[S.N_CHARS] = len(r[S.TEXT])
-        r[S.META] = list(r[S.META] or []) + [(f"{unit}_removed", f"{len(drop)} {unit}, {removed} chars")]
-    schema = batch.schema.remove(batch.schema.get_field_index("remove_idx"))
-    return pa.RecordBatch.from_pylist(rows, schema=schema)
+        _cut(edited, int(r), flagged[int(r)].as_py(), unit, span, max_share, reason)
+    for name, values in edited.items():
+        out = out.set_column(out.schema.get_field_index(name), out.schema.field(name),
+                             pa.array(values, out.schema.field(name).type))
+    return out
+
+
+def _cut(cols: dict[str, list], r: int, starts: list[int], unit: str, span: int, max_share: float,
+         reason: str) -> None:
+    """Row ``r`` of ``cols`` with its flagged units removed, or dropped when they are too large a share."""
+    text = cols[S.TEXT][r]
+    bounds = sentence_spans(text) if unit == "sentences" else _line_spans(text)
+    drop = {i + k for i in starts for k in range(span)}
+    removed = sum(bounds[i][1] - bounds[i][0] for i in drop)
+    share = removed / max(1, len(text))
+    if share > max_share:
+        cols[S.DROP_REASON][r] = reason
+        cols[S.DROP_DETAIL][r] = f"{len(drop)} repeated {unit} = {share:.0%} of the characters > {max_share:.0%}"
+        return
+    if unit == "sentences":
+        cols[S.TEXT][r] = remove_sentences(text, bounds, drop)
+    else:
+        cols[S.TEXT][r] = "\n".join(line for i, line in enumerate(text.split("\n")) if i not in drop)
+    cols[S.N_CHARS][r] = len(cols[S.TEXT][r])
+    cols[S.META][r] = list(cols[S.META][r] or []) + [(f"{unit}_removed", f"{len(drop)} {unit}, {removed} chars")]

@@ -12,7 +12,8 @@ class _Section(BaseModel):
 
 
 class TextNormalization(_Section):
-    """How text is normalized before hashing: two texts equal after this are exact duplicates."""
+    """How text is normalized before hashing: two texts equal after this are exact duplicates
+    (``collapse_whitespace``: every run of Unicode whitespace becomes one space, none at the ends)."""
 
     lowercase: bool = True
     collapse_whitespace: bool = True

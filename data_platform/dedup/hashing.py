@@ -26,8 +26,8 @@ def normalize_for_hash(texts: pa.Array, cfg: TextNormalization) -> pa.Array:
         texts = pc.replace_substring_regex(texts, r"\d", "0")
     if cfg.strip_punctuation:
         texts = pc.replace_substring_regex(texts, r"[\p{P}\p{S}]+", "")
-    if cfg.collapse_whitespace:
-        texts = pc.utf8_trim_whitespace(pc.replace_substring_regex(texts, r"\s+", " "))
+    if cfg.collapse_whitespace:  # every run of Unicode whitespace -> one space, none at the ends
+        texts = pc.binary_join(pc.utf8_split_whitespace(pc.utf8_trim_whitespace(texts)), " ")
     return texts
 
 

@@ -8,6 +8,9 @@ Which document of a group is kept depends only on the data (ids, lengths, scores
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -67,19 +70,19 @@ def minhash_duplicates(live: DataFrame, cfg: DedupConfig) -> tuple[DataFrame, Da
     bands, rows = lsh_params(mh)
     sigs = map_batches(live.select(KEY, S.TEXT, S.LANG), lambda b: B.minhash_signatures(b, mh, bands, rows),
                        B.SIG_SCHEMA).checkpoint()
-    buckets = (sigs.select(KEY, F.posexplode("bands").alias("band", "bucket"))
-               .groupBy("band", "bucket").agg(F.array_sort(F.collect_set(KEY)).alias("keys"))
-               .where(F.size("keys") > 1))
-    edges = (buckets.select(F.col("keys")[0].alias("src"), F.explode("keys").alias("dst"))
-             .where(F.col("src") != F.col("dst")).distinct())
+    members = sigs.select(KEY, F.posexplode("bands").alias("band", "bucket"))
+    # each bucket's members link to its smallest key: a star, never the bucket's members gathered in one row
+    firsts = members.groupBy("band", "bucket").agg(F.min(KEY).alias("src"))
+    edges = (members.join(firsts, ["band", "bucket"]).where(F.col("src") != F.col(KEY))
+             .select("src", F.col(KEY).alias("dst")).distinct())
     if mh.verify == "signature":
         edges = _verified(edges, sigs, mh.threshold)
     elif mh.verify == "exact":
         edges = _verified_exact(edges, live, mh)
     components = connected_components(edges, mh.max_iterations)
-    members = live.select(KEY, S.ID, S.N_CHARS, S.META).join(components.withColumnRenamed("node", KEY), KEY)
-    clusters = members.select(S.ID, KEY, "component")
-    return _pick(members, "component", mh.keep, mh.score_column, S.DUPLICATE_MINHASH, "near duplicate"), clusters
+    clustered = live.select(KEY, S.ID, S.N_CHARS, S.META).join(components.withColumnRenamed("node", KEY), KEY)
+    clusters = clustered.select(S.ID, KEY, "component")
+    return _pick(clustered, "component", mh.keep, mh.score_column, S.DUPLICATE_MINHASH, "near duplicate"), clusters
 
 
 def _signature_similarity(bt: pa.RecordBatch) -> pa.RecordBatch:
@@ -109,14 +112,17 @@ def _repeated_units(live: DataFrame, explode: BatchFn, remove: BatchFn, after_fi
                     max_count: int) -> DataFrame:
     """Flag every repeated unit (line or sentence span) across the corpus — each occurrence after the first in
     (key, position) order, or all of them above ``max_count`` — and let ``remove`` cut them out per document."""
-    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     units = map_batches(live.select(KEY, S.TEXT), explode, B.PARA_SCHEMA)
-    flagged = (units.withColumn("_n", F.row_number().over(Window.partitionBy("hash").orderBy(KEY, "idx")))
-               .withColumn("_count", F.count(F.lit(1)).over(Window.partitionBy("hash"))))
-    repeated = F.col("_n") > 1 if after_first else F.col("_count") > max_count
-    removals = flagged.where(repeated).groupBy(KEY).agg(F.collect_list("idx").alias("remove_idx"))
+    # aggregations per hash (combined map-side), joined back: a unit repeated 10^6 times is never one window or row
+    if after_first:
+        firsts = units.groupBy("hash").agg(F.min(F.struct(KEY, "idx")).alias("_first"))
+        flagged = units.join(firsts, "hash").where(F.struct(KEY, "idx") != F.col("_first"))
+    else:
+        counts = units.groupBy("hash").count().where(F.col("count") > max_count)
+        flagged = units.join(counts.select("hash"), "hash")
+    removals = flagged.groupBy(KEY).agg(F.collect_list("idx").alias("remove_idx"))
     joined = live.join(removals, KEY, "left")
     schema = arrow_schema(joined)
     return map_batches(joined, remove, schema.remove(schema.get_field_index("remove_idx")))
@@ -169,49 +175,64 @@ def run_dedup(spark: SparkSession, inputs: list[str], output: str, cfg: DedupCon
     from data_platform.report import stats as RS
 
     with JobOutput(spark, output, overwrite) as job:
-        docs, input_count = load_documents(spark, inputs, fmt, source)
-        # materialized once: every step reads the same rows with the same keys
-        docs = docs.withColumn(DUP_OF, F.lit(None).cast("string")).checkpoint(eager=True)
-        input_chars = docs.agg(F.sum(S.N_CHARS)).collect()[0][0] or 0
-        final, clusters = deduplicated(docs, cfg)
-        writers.write_partitioned(final.drop(KEY), spark, job.path)
-        histogram = _write_clusters(clusters, job.path) if clusters is not None else {}
+        seconds: dict[str, float] = {}
+        with _timed(seconds, "read"):
+            docs, input_count = load_documents(spark, inputs, fmt, source)
+            # materialized once: every step reads the same rows with the same keys
+            docs = docs.withColumn(DUP_OF, F.lit(None).cast("string")).checkpoint(eager=True)
+            input_chars = docs.agg(F.sum(S.N_CHARS)).collect()[0][0] or 0
+        final, clusters = deduplicated(docs, cfg, seconds)
+        with _timed(seconds, "write"):
+            writers.write_partitioned(final.drop(KEY), spark, job.path)
+            histogram = _write_clusters(clusters, job.path) if clusters is not None else {}
         stats = RS.build_stats(RS.aggregate(spark, job.path), S.drop_reason_order("dedup"), input_count)
         output_chars = stats["kept"]["characters"] + stats["dropped"]["characters"]
         stats["dedup"] = {"config": cfg.model_dump(), "lsh_bands_rows": list(lsh_params(cfg.minhash)),
                           "cluster_size_histogram": histogram,
-                          "paragraph_characters_removed": input_chars - output_chars}
+                          "paragraph_characters_removed": input_chars - output_chars,
+                          "stage_seconds": {k: round(v, 2) for k, v in seconds.items()}}
         stats["run"] = job.run_info(inputs=inputs, output=output)
         return job.finish(stats)
 
 
-def deduplicated(docs: DataFrame, cfg: DedupConfig) -> tuple[DataFrame, DataFrame | None]:
+def deduplicated(docs: DataFrame, cfg: DedupConfig, seconds: dict[str, float]) -> tuple[DataFrame, DataFrame | None]:
     """(every document once, duplicates marked and repeated units cut; the near-duplicate clusters, None without
     MinHash). Exact and MinHash duplicates are decided on the live documents; the survivors go through the
-    paragraph and sentence steps."""
+    paragraph and sentence steps. Each step's wall seconds (its results are checkpointed) go into ``seconds``."""
     from pyspark.sql import functions as F
 
     live = live_documents(docs)
     verdicts, clusters = [], None
     if cfg.exact.enabled:
-        exact = exact_duplicates(live, cfg).checkpoint()
+        with _timed(seconds, "exact"):
+            exact = exact_duplicates(live, cfg).checkpoint()
         verdicts.append(exact)
         live = live.join(exact.select(KEY), KEY, "left_anti")
     if cfg.minhash.enabled:
-        near, clusters = minhash_duplicates(live, cfg)
-        near = near.checkpoint()
+        with _timed(seconds, "minhash"):
+            near, clusters = minhash_duplicates(live, cfg)
+            near = near.checkpoint()
         verdicts.append(near)
         live = live.join(near.select(KEY), KEY, "left_anti")
     final = docs.where(F.col(S.DROP_REASON).isNotNull())
-    for enabled, step in ((cfg.paragraphs.enabled, paragraph_dedup), (cfg.sentences.enabled, sentence_dedup)):
+    for name, enabled, step in (("paragraphs", cfg.paragraphs.enabled, paragraph_dedup),
+                                ("sentences", cfg.sentences.enabled, sentence_dedup)):
         if enabled:  # documents a step drops leave; the survivors (with text cut) go on to the next step
-            cut = step(live, cfg).checkpoint()
+            with _timed(seconds, name):
+                cut = step(live, cfg).checkpoint()
             final = final.unionByName(cut.where(F.col(S.DROP_REASON).isNotNull()))
             live = live_documents(cut)
     final = final.unionByName(live)
     if verdicts:
         final = final.unionByName(_marked(docs, verdicts))
     return final, clusters
+
+
+@contextmanager
+def _timed(seconds: dict[str, float], name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    yield
+    seconds[name] = time.perf_counter() - start
 
 
 def _marked(docs: DataFrame, verdicts: list[DataFrame]) -> DataFrame:

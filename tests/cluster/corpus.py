@@ -2,7 +2,8 @@
 
 Document ``i`` depends only on ``(seed, i)``. Every 10th document is a near duplicate of an earlier one (a few
 words changed), every 25th an exact copy, every 20th digit-table junk the filter drops; the rest is prose made
-of common English words (most of it passes the default rules), ``words`` words long.
+of common English words (most of it passes the default rules), ``words`` words long, one line, or paragraphs of
+``paragraph`` sentences separated by newlines.
 """
 
 from __future__ import annotations
@@ -26,15 +27,16 @@ garden village market winter summer morning evening letter story music bridge st
 kitchen window table paper engine window doctor teacher farmer painter student library museum forest island""".split()
 
 
-def document(seed: int, i: int, words: int = 120) -> dict:
-    """The ``i``-th document of the corpus ``seed`` (id ``doc-<i>``)."""
+def document(seed: int, i: int, words: int = 120, paragraph: int = 0) -> dict:
+    """The ``i``-th document of the corpus ``seed`` (id ``doc-<i>``); ``paragraph`` > 0: a newline after every
+    ``paragraph`` sentences."""
     rng = random.Random(seed * 1_000_003 + i)
     if i % 20 == 19:
         text = "\n".join(" ".join(str(rng.randrange(10**6)) for _ in range(8)) for _ in range(20))
     elif i % 25 == 24:
-        text = document(seed, i - 24 + 3, words)["text"]  # an exact copy of an earlier prose document
+        text = document(seed, i - 24 + 3, words, paragraph)["text"]  # an exact copy of an earlier prose document
     elif i % 10 == 9:
-        tokens = document(seed, i - 9 + 2, words)["text"].split(" ")
+        tokens = document(seed, i - 9 + 2, words, paragraph)["text"].split(" ")
         for pos in rng.sample(range(len(tokens)), 3):
             tokens[pos] = rng.choice(WORDS)
         text = " ".join(tokens)
@@ -44,17 +46,18 @@ def document(seed: int, i: int, words: int = 120) -> dict:
             n = min(left, rng.randint(8, 18))
             sentences.append(" ".join(rng.choices(WORDS, k=n)).capitalize() + ".")
             left -= n
-        text = " ".join(sentences)
+        text = "".join(s + ("\n" if paragraph and k % paragraph == paragraph - 1 else " ")
+                       for k, s in enumerate(sentences)).strip()
     return {"id": f"doc-{i:07d}", "text": text, "source": "generated"}
 
 
-def write_corpus(folder: Path, n: int, seed: int = 0, files: int = 4, words: int = 120) -> Path:
+def write_corpus(folder: Path, n: int, seed: int = 0, files: int = 4, words: int = 120, paragraph: int = 0) -> Path:
     """``n`` documents as JSON Lines split over ``files`` files in ``folder``; returns the folder."""
     folder.mkdir(parents=True, exist_ok=True)
     handles = [open(folder / f"part-{f:03d}.jsonl", "w") for f in range(files)]
     try:
         for i in range(n):
-            handles[i % files].write(json.dumps(document(seed, i, words)) + "\n")
+            handles[i % files].write(json.dumps(document(seed, i, words, paragraph)) + "\n")
     finally:
         for h in handles:
             h.close()
