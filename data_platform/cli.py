@@ -38,12 +38,13 @@ def error(message: object) -> int:
 
 def user_errors() -> tuple[type[Exception], ...]:
     """What every job reports as a user error: a bad configuration, a missing input or model file, an output
-    that already holds a completed run."""
+    that already holds a completed run, a stage that removed more than its alarm allows."""
+    from data_platform.alarms import RemovalAlarm
     from data_platform.io.job_output import OutputExistsError
     from data_platform.io.spark_io import InputError
     from data_platform.yaml_lines import ConfigError
 
-    return ConfigError, InputError, OutputExistsError, FileNotFoundError
+    return ConfigError, InputError, OutputExistsError, FileNotFoundError, RemovalAlarm
 
 
 def run_job(app: str | Callable[[Config], str], args: argparse.Namespace, load: Callable[[argparse.Namespace], Config],

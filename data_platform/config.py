@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from data_platform import re2
+from data_platform.alarms import FILTER_DEFAULTS, Alarms
 from data_platform.clean.line_rules import LineCleanConfig
 from data_platform.clean.pii import PiiConfig
 from data_platform.clean.urls import UrlFilter, UrlFilterConfig
@@ -118,6 +119,12 @@ class RuleFile(_Section):
     domains: DomainsConfig = DomainsConfig()
     examples: list[Example] = []
     examples_file: str | None = Field(None, description="YAML list of examples, relative to the rule file")
+    alarms: Alarms = Field(FILTER_DEFAULTS, description="removal-rate alarms of the filter's stages")
+
+    @field_validator("alarms", mode="before")
+    @classmethod
+    def _alarms_over_defaults(cls, v: Any) -> Any:
+        return FILTER_DEFAULTS.over(v)
 
     @field_validator("languages", mode="before")
     @classmethod
@@ -188,6 +195,11 @@ def _resolve(config: RuleFile, layers: list[dict[str, Any]]) -> ResolvedRules:
     return ResolvedRules(tuple((n, params[n]) for n in order if params[n].enabled))
 
 
+def filter_stages(config: RuleFile) -> list[str]:
+    """The drop reasons the filter job decides: the quarantine reasons, then every rule of the file."""
+    return [*PRE_RULE_REASONS, *config.rules]
+
+
 def load_rules(path: str | Path) -> RuleSet:
     """Read and fully validate a rule file; raise ``ConfigError`` naming file, key path and line."""
     path = Path(path)
@@ -209,6 +221,10 @@ def load_rules(path: str | Path) -> RuleSet:
                          ("sources", pat), ("sources", pat, "order"), slayer, fail)
     _check_global_only(config, fail)
     _check_rescue(config, fail)
+    try:
+        config.alarms.check_names(filter_stages(config), FILTER_DEFAULTS)
+    except ValueError as err:
+        raise fail(("alarms", "expect"), str(err)) from None
     try:
         resources = {**_rule_resources(config, path.parent), **_section_resources(config, path.parent)}
     except (OSError, ValueError) as err:  # missing files, undecodable word lists: one line naming the file

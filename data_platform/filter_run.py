@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from data_platform import schema as S
-from data_platform.config import RuleSet
+from data_platform.alarms import AlarmCheck
+from data_platform.config import RuleSet, filter_stages
 from data_platform.funnel import funnel_order, process_batch
 from data_platform.io import spark_io, writers
 from data_platform.io.job_output import JobOutput
@@ -53,5 +54,7 @@ def run_filter(spark: SparkSession, job: FilterRun) -> dict[str, Any]:
         stats["cleaning"] = ST.cleaning_stats(spark, out.path)
         stats["run"] = out.run_info(inputs=job.inputs, files=inputs.files, ignored_files=inputs.ignored,
                                     rules=job.ruleset.path, output=job.output)
+        alarms = AlarmCheck(filter_stages(job.ruleset.config), job.ruleset.config.alarms)
+        alarms.apply(stats)  # the report shows each stage against its alarm
         write_report(spark, out.path, stats, order)
-        return out.finish(stats)
+        return out.finish(stats, alarms)

@@ -160,3 +160,17 @@ def test_config_validation():
     assert cfg.placeholders == {"email": "[E]", "phone": "<PHONE>", "ip": "<IP>"}
     with pytest.raises(ValidationError):
         cfg.email = False  # frozen
+
+
+def _corpus_cases() -> list[tuple[str, str, str]]:
+    import yaml
+
+    from tests.conftest import REPO
+
+    sections = yaml.safe_load((REPO / "tests/data/pii_cases.yaml").read_text())
+    return [(name, text, expected) for name, section in sections.items() for text, expected in section["cases"]]
+
+
+@pytest.mark.parametrize("section, text, expected", _corpus_cases())
+def test_pii_corpus(section, text, expected):
+    assert redact(text, DEFAULT)[0] == expected

@@ -20,8 +20,11 @@ IP: IPv6 runs before IPv4 so ``::ffff:192.0.2.1`` becomes one placeholder. See :
 Phone: shapes, not any run of digits. See :data:`_PHONE_SHAPES` for the accepted shapes and :func:`_is_phone` for the
 checks on them.
 
-Known limitations: national numbers other than North American and Chinese ones are only found in ``+``
-international form (``020 7946 0958`` is kept, ``+44 20 7946 0958`` is redacted); an 11-digit number that looks
+Known limitations: national numbers are found in the shapes of :data:`_PHONE_SHAPES` (North American, Chinese,
+French, Japanese, trunk-0 European, Russian); others only in ``+`` international form (Spanish ``912 345 678``
+is kept, ``+34 912 345 678`` is redacted); a row of five two-digit numbers from ``01`` looks French and is
+redacted; a URL path in front of an address (``https://host/path/a@b.com``) is taken as its local part; an
+11-digit number that looks
 like a Chinese mobile (``15000000000`` without a currency after it) is redacted; a four-part software version
 without a version word before it (``Python 3.11.7.1``) is redacted as an IPv4 address; internationalized
 e-mail addresses (non-ASCII local part or domain) are not found; a sentence that goes on without a space after
@@ -91,9 +94,15 @@ class PiiConfig(BaseModel):
 Validator = Callable[[re.Match[str]], bool]
 Stage = tuple[str, re.Pattern[str], Validator]
 
+# Local part: RFC 5322 atext without quotes, braces, '|', '=' and '`' (kept as text: 'x@y.org', {x@y.org},
+# email=x@y.org), dots and '/' inside, or a quoted string. A start right after '.' or '/' is allowed, so
+# '.john@example.com' loses all of 'john'; the leftmost start wins, so 'john.smith@...' is taken whole.
+# Domain: labels with a letter-only TLD, or an address literal in brackets ([10.1.2.3], [IPv6:2001:db8::1]).
 _EMAIL = re.compile(
-    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9_%+\-][A-Za-z0-9._%+\-]*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}(?![A-Za-z0-9\-])",
+    r"""(?:(?<![A-Za-z0-9_%+\-!#$&*^~])[A-Za-z0-9_%+\-!#$&*^~][A-Za-z0-9._%+\-!#$&*^~/]*"""
+    r"""|(?<![A-Za-z0-9"\\])"(?:[^"\\\n]|\\.){1,64}")"""
+    r"@(?:(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}(?![A-Za-z0-9\-])"
+    r"|\[(?:IPv6:)?[0-9A-Fa-f:.]{2,45}\])",
     re.ASCII,
 )
 # "TLDs" that are file extensions: logo@2x.png, icon@3x.webp.
@@ -127,6 +136,15 @@ _PHONE_SHAPES = (
     _NO_START + r"1[3-9]\d(?:\d{8}|(?P<cn_sep>[ \-])\d{4}(?P=cn_sep)\d{4})",
     # Chinese landline: trunk 0, 2-3 digit area code, '-', 7-8 digit local number: 010-62345678, 0755-2345678.
     _NO_START + r"0[1-9]\d{1,2}-[2-9]\d{6,7}",
+    # French: five pairs from 0[1-9], one kind of separator: 01 23 45 67 89, 06.12.34.56.78, 06-12-34-56-78.
+    _NO_START + r"0[1-9](?P<fr_sep>[ .\-])\d\d(?:(?P=fr_sep)\d\d){3}",
+    # Japanese: trunk 0, area/mobile prefix, three hyphenated groups: 03-1234-5678, 090-1234-5678.
+    _NO_START + r"0[1-9]\d{0,3}-\d{1,4}-\d{4}",
+    # British, German, Italian ... national: trunk 0, area code, one or two spaced groups:
+    # 020 7946 0958, 0161 496 0000, 030 12345678, 06 1234 5678 (8 to 15 digits, checked by the validator).
+    _NO_START + r"0[1-9]\d{0,4} (?:\d{3,4} \d{3,4}|\d{5,8})",
+    # Russian trunk 8 with the area code in brackets: 8 (495) 123-45-67, 8 (812) 123-45-67.
+    _NO_START + r"8 ?\(\d{3,5}\) ?\d{1,3}-\d\d-\d\d",
 )
 _PHONE = re.compile("(?:" + "|".join(_PHONE_SHAPES) + r")(?![0-9A-Za-z]|[.,\-/]\d)", re.ASCII)
 _CURRENCY_BEFORE = re.compile(r"[$€£¥₹₩]\s?$")
@@ -135,8 +153,17 @@ _E164_DIGITS = range(8, 16)
 
 
 def _is_email(m: re.Match[str]) -> bool:
-    """Reject retina image names and similar: the 'TLD' is a file extension (``logo@2x.png``)."""
-    return m.group().rsplit(".", 1)[1].lower() not in _FILE_EXTENSIONS
+    """Reject retina image names and similar: the 'TLD' is a file extension (``logo@2x.png``); an address
+    literal must hold a valid IP address."""
+    address = m.group()
+    if address.endswith("]"):
+        literal = address[address.rindex("[") + 1 : -1].removeprefix("IPv6:")
+        try:
+            ipaddress.ip_address(literal)
+        except ValueError:
+            return False
+        return True
+    return address.rsplit(".", 1)[1].lower() not in _FILE_EXTENSIONS
 
 
 def _is_ipv4(m: re.Match[str]) -> bool:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from data_platform import schema as S
+from data_platform.alarms import AlarmCheck
 from data_platform.dedup import batch_ops as B
 from data_platform.dedup.components import connected_components
 from data_platform.dedup.config import DedupConfig, Keep, MinHashConfig
@@ -192,7 +193,7 @@ def run_dedup(spark: SparkSession, inputs: list[str], output: str, cfg: DedupCon
                           "paragraph_characters_removed": input_chars - output_chars,
                           "stage_seconds": {k: round(v, 2) for k, v in seconds.items()}}
         stats["run"] = job.run_info(inputs=inputs, output=output)
-        return job.finish(stats)
+        return job.finish(stats, AlarmCheck(list(S.REASONS_BY_STAGE["dedup"]), cfg.alarms))
 
 
 def deduplicated(docs: DataFrame, cfg: DedupConfig, seconds: dict[str, float]) -> tuple[DataFrame, DataFrame | None]:

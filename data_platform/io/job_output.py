@@ -17,6 +17,8 @@ from data_platform.io import hadoop_fs as HFS
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from data_platform.alarms import AlarmCheck
+
 COMPLETE_MARKER = "_COMPLETE"
 CHECKPOINTS = "_checkpoints"
 STATS_FILE = "stats.json"
@@ -62,11 +64,14 @@ class JobOutput:
         """``stats["run"]``: what the job was given, and the seconds since it started."""
         return {**facts, "elapsed_s": round(time.time() - self.started, 2)}
 
-    def finish(self, stats: dict[str, Any], **marker: Any) -> dict[str, Any]:
-        """``stats.json``, checkpoints removed, then ``_COMPLETE`` (input documents and ``marker``) when the
-        accounting holds; returns ``stats``."""
+    def finish(self, stats: dict[str, Any], alarms: AlarmCheck | None = None, **marker: Any) -> dict[str, Any]:
+        """``stats.json`` (with the removal-rate ``alarms`` checked), checkpoints removed, then ``_COMPLETE`` (input
+        documents and ``marker``) when the accounting holds and no alarm stops the job; returns ``stats``."""
+        messages = alarms.apply(stats) if alarms else []
         HFS.write_text(self.spark, self.file(STATS_FILE), json.dumps(stats, indent=2, ensure_ascii=False))
         HFS.remove(self.spark, self.file(CHECKPOINTS))
+        if alarms:
+            alarms.act(messages)
         if stats["accounting"]["ok"]:
             mark_complete(self.spark, self.path, {"input_documents": stats["input_documents"], **marker})
         return stats

@@ -18,7 +18,7 @@ from data_platform.io.hadoop_fs import filesystem
 from data_platform.spark import map_batches, spark_schema
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 FORMATS = ("jsonl", "parquet", "html", "warc")
 _SUFFIXES = {
@@ -110,9 +110,10 @@ def _read_jsonl(spark: SparkSession, files: list[str], fields: R.FieldMap, sourc
                 max_record_bytes: int | None = None) -> Read:
     from pyspark.sql import functions as F
 
-    lines = (spark.read.text(files)
-             .where(F.trim(F.col("value")) != "")
-             .select(F.col("value").cast("binary").alias("line"), F.input_file_name().alias("file")))
+    lines = (spark.read.option("lineSep", "\n").text(files)  # a record ends at \n only, never at a bare \r
+             .select(_without_final_cr(F.col("value").cast("binary")).alias("line"),
+                     F.input_file_name().alias("file"))
+             .where(F.trim(F.col("line").cast("string")) != ""))
     if max_record_bytes is not None:  # cut in the JVM: a 100 MB record never becomes an Arrow batch or a str
         size = F.octet_length("line")
         big = size > max_record_bytes
@@ -127,6 +128,15 @@ def _read_jsonl(spark: SparkSession, files: list[str], fields: R.FieldMap, sourc
                            for line, f, size, digest in records])
 
     return map_batches(lines, parse, S.RAW_SCHEMA), lines.count()
+
+
+def _without_final_cr(line: Column) -> Column:
+    """The line's bytes without a final carriage return (a \r\n line end); on bytes, so invalid UTF-8 stays."""
+    from pyspark.sql import functions as F
+
+    n = F.octet_length(line)
+    return F.when(F.substring(line, -1, 1) == F.lit(bytearray(b"\r")), F.substring(line, F.lit(1), n - 1)
+                  ).otherwise(line)
 
 
 def _read_parquet(spark: SparkSession, files: list[str], fields: R.FieldMap, source: str) -> Read:

@@ -60,16 +60,26 @@ def _funnel_section(stats: dict[str, Any], rules_by_name: dict[str, str]) -> str
     """The funnel chart and table; stages that are not rules are the quarantine reasons."""
     steps = funnel_steps(stats)
     n_docs, n_chars = max(1, steps[0]["documents_left"]), max(1, steps[0]["characters_left"])
+    alarms = {a["stage"]: a for a in stats.get("alarms", {}).get("stages", [])}
     body = [(s["reason"], "" if i == 0 else ("rule" if s["reason"] in rules_by_name else "quarantine"),
              s["documents_dropped"], s["characters_dropped"], s["documents_left"],
-             pct(s["documents_left"] / n_docs), s["characters_left"], pct(s["characters_left"] / n_chars))
+             pct(s["documents_left"] / n_docs), s["characters_left"], pct(s["characters_left"] / n_chars),
+             *_alarm_cells(alarms.get(s["reason"])))
             for i, s in enumerate(steps)]
-    zero = ["zero" if i and not s["documents_dropped"] else "" for i, s in enumerate(steps)]
+    marks = ["alarm" if alarms.get(s["reason"], {}).get("alarm") else "zero" if i and not s["documents_dropped"]
+             else "" for i, s in enumerate(steps)]
     tbl = table(["stage", "kind", "dropped docs", "dropped chars", "docs left", "% docs left", "chars left",
-                  "% chars left"], body, classes=["", "", "n", "n", "n", "n", "n", "n"], row_class=zero)
+                  "% chars left", "% of reaching removed", "alarm above"], body,
+                classes=["", "", "n", "n", "n", "n", "n", "n", "n", "n"], row_class=marks)
     return (f'<section id="funnel"><h2>Funnel</h2><p class="doc">Stages in priority order (quarantine first); '
-            f"grey bars and rows dropped nothing.</p><img alt=\"funnel\" src=\"{funnel_figure(steps)}\">"
-            f"{tbl}</section>")
+            "grey bars and rows dropped nothing; a red row removed more of the documents reaching it than its "
+            "alarm allows (<code>expect.max_removed_share</code>).</p>"
+            f"<img alt=\"funnel\" src=\"{funnel_figure(steps)}\">{tbl}</section>")
+
+
+def _alarm_cells(entry: dict[str, Any] | None) -> tuple[str, str]:
+    """The share of the documents reaching a stage that it removed, and its alarm's limit."""
+    return (pct(entry["share"]), pct(entry["max_removed_share"])) if entry else ("", "")
 
 
 def _cleaning_section(cleaning: dict[str, Any]) -> str:

@@ -17,7 +17,8 @@ nav{font-size:13px;columns:3}nav a{display:block;text-decoration:none}
 table{border-collapse:collapse;margin:6px 0 12px;font-size:13px}
 th,td{border:1px solid #d7dce5;padding:3px 8px;vertical-align:top}
 th{background:#eef1f6;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
-tr.zero td{color:#98a0ad}.wide{overflow-x:auto}.doc{color:#4a5363;margin:2px 0 8px}.muted{color:#6b7280}
+tr.zero td{color:#98a0ad}tr.alarm td{color:#b91c1c;font-weight:600}
+.wide{overflow-x:auto}.doc{color:#4a5363;margin:2px 0 8px}.muted{color:#6b7280}
 .bad{color:#b42318;font-weight:600}.ok{color:#067647;font-weight:600}
 .pair{display:grid;grid-template-columns:1fr 1fr;gap:16px}.pair>div{min-width:0}.pair table{width:100%}
 td.text{width:55%;min-width:16em}

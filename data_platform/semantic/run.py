@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from data_platform import schema as S
+from data_platform.alarms import AlarmCheck
 from data_platform.documents import DUP_OF, KEY, live_documents, load_documents
 from data_platform.io import hadoop_fs, writers
 from data_platform.io.job_output import JobOutput
@@ -186,7 +187,7 @@ def run_semdedup(spark: SparkSession, inputs: list[str], output: str, cfg: SemDe
         stats["semdedup"] = {"config": cfg.model_dump(), "embed": embed.model_dump(), **facts,
                              "cluster_size_histogram": sizes}
         stats["run"] = job.run_info(inputs=inputs, output=output)
-        return job.finish(stats)
+        return job.finish(stats, AlarmCheck(list(S.REASONS_BY_STAGE["semantic"]), cfg.alarms))
 
 
 def _marked(spark: SparkSession, docs: DataFrame, members: DataFrame | None, cfg: SemDedupConfig) -> DataFrame:
