@@ -41,7 +41,8 @@ class LimitsConfig(_Section):
     extract_timeout_s: float = Field(30.0, gt=0, description="trafilatura time budget per page")
     max_binary_ratio: float = Field(0.1, ge=0, le=1, description="share of control/U+FFFD chars = binary_content")
     max_record_bytes: int = Field(32_000_000, gt=0, description="larger JSON-lines records are dropped as too_long "
-                                  "in the JVM, before they reach Python (bounded memory for 100 MB documents)")
+                                  "(cut in the JVM for plain files, read in pieces for compressed ones: bounded "
+                                  "memory for 100 MB documents)")
 
 
 class ExtractConfig(_Section):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import signal
-import threading
-from contextlib import contextmanager
+import multiprocessing
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Iterator
+from multiprocessing.connection import Connection
 
 from data_platform.config import ExtractConfig
 
@@ -18,45 +17,80 @@ class Extracted:
     error: str | None = None
 
 
-class ExtractTimeout(Exception):
-    pass
+Work = Callable[[str, "str | None", ExtractConfig], Extracted]
 
 
-@contextmanager
-def _time_limit(seconds: float) -> Iterator[None]:
-    """SIGALRM-based budget; only possible in the main thread (Spark's Python workers run UDFs there)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+class _Extractor:
+    """A child process that extracts pages, so a time budget holds everywhere: a page that overruns it (even inside
+    lxml's C code, where no signal handler runs; on Windows, where there is no SIGALRM; in any thread) is
+    abandoned by killing the child, and a crash of the parser costs the page, not the Spark worker. The child
+    is started on first use and again after a kill; pages and results cross a pipe."""
 
-    def _raise(signum, frame):
-        raise ExtractTimeout
+    def __init__(self, work: Work | None = None) -> None:
+        self._work = work or _extract
+        self._proc: multiprocessing.process.BaseProcess | None = None
+        self._conn: Connection | None = None
 
-    previous = signal.signal(signal.SIGALRM, _raise)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    def __call__(self, page: tuple[str, str | None, ExtractConfig], timeout_s: float) -> Extracted:
+        conn = self._connection()
+        try:
+            conn.send(page)
+            if conn.poll(timeout_s):
+                result: Extracted = conn.recv()
+                return result
+            error = f"extraction took longer than {timeout_s:g}s"
+        except (EOFError, OSError) as err:  # the child died on this page (a parser crash)
+            error = f"the extraction process died on this page ({type(err).__name__})"
+        self.stop()
+        return Extracted(None, {}, error)
+
+    def _connection(self) -> Connection:
+        if self._proc is None or not self._proc.is_alive() or self._conn is None:
+            self.stop()
+            ctx = multiprocessing.get_context("spawn")  # no fork: the parent may run threads (Arrow, Spark)
+            self._conn, child = ctx.Pipe()
+            self._proc = ctx.Process(target=_serve, args=(child, self._work), daemon=True, name="dp-extract")
+            self._proc.start()
+            child.close()
+        return self._conn
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.join()
+        if self._conn is not None:
+            self._conn.close()
+        self._proc, self._conn = None, None
+
+
+def _serve(conn: Connection, work: Work) -> None:
+    """The child's loop: a page in, its extraction out, until the parent closes the pipe."""
+    while True:
+        try:
+            html, url, cfg = conn.recv()
+        except EOFError:
+            return
+        conn.send(work(html, url, cfg))
 
 
 def extract_html(html: str, url: str | None, cfg: ExtractConfig, timeout_s: float) -> Extracted:
-    """Extract the main text and title/date/author of one page; failures are returned, never raised."""
+    """Extract the main text and title/date/author of one page within ``timeout_s`` seconds (in the extraction
+    process); failures are returned, never raised."""
+    return _EXTRACTOR((html, url, cfg), timeout_s)
+
+
+def _extract(html: str, url: str | None, cfg: ExtractConfig) -> Extracted:
     import trafilatura
 
     try:
-        with _time_limit(timeout_s):
-            doc = trafilatura.bare_extraction(
-                html,
-                url=url,
-                with_metadata=True,
-                include_tables=cfg.include_tables,
-                include_comments=cfg.include_comments,
-                favor_precision=cfg.favor_precision,
-            )
-    except ExtractTimeout:
-        return Extracted(None, {}, f"extraction took longer than {timeout_s:g}s")
+        doc = trafilatura.bare_extraction(
+            html,
+            url=url,
+            with_metadata=True,
+            include_tables=cfg.include_tables,
+            include_comments=cfg.include_comments,
+            favor_precision=cfg.favor_precision,
+        )
     except Exception as err:  # trafilatura/lxml raise many types on broken markup
         return Extracted(None, {}, f"{type(err).__name__}: {err}"[:300])
     text = getattr(doc, "text", None) if doc is not None else None
@@ -64,3 +98,6 @@ def extract_html(html: str, url: str | None, cfg: ExtractConfig, timeout_s: floa
         return Extracted(None, {}, "no main text found in the HTML")
     meta = {k: str(v) for k in ("title", "date", "author", "sitename") if (v := getattr(doc, k, None))}
     return Extracted(text, meta)
+
+
+_EXTRACTOR = _Extractor()  # one child per process that extracts (each Spark Python worker)

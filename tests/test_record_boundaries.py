@@ -43,3 +43,33 @@ def test_records_end_at_newlines_only(spark, tmp_path, name, compress):
     assert len(junk) == 1 and junk[0]["text"].count("\r") == 4  # one quarantined record, its bytes whole
     assert rows["last"]["drop_reason"] is None
     assert sum(r["drop_reason"] == "malformed_record" for r in rows.values()) == 3  # junk, NUL, truncated
+
+
+def read(spark, path, max_record_bytes=None):
+    df, count = spark_io.read_documents(spark, spark_io.discover(spark, [str(path)]), R.FieldMap(), "test",
+                                        max_record_bytes)
+    return df.collect(), count
+
+
+def test_truncated_gzip_keeps_what_it_read_and_quarantines_the_rest(spark, tmp_path):
+    lines = b"".join(json.dumps({"id": f"d{i}", "text": f"document {i} " * 20}).encode() + b"\n"
+                     for i in range(3000))
+    packed = gzip.compress(lines)
+    (tmp_path / "cut.jsonl.gz").write_bytes(packed[: len(packed) // 2])
+    rows, count = read(spark, tmp_path / "cut.jsonl.gz")
+    broken = [r for r in rows if r["drop_reason"] == "malformed_record"]
+    assert count == len(rows) and len(broken) == 1
+    read_ok = len(rows) - 1
+    assert 0 < read_ok < 3000 and broken[0]["id"] == f"cut.jsonl.gz#unreadable-after-{read_ok}"
+    assert "unreadable compressed data after record" in broken[0]["drop_detail"]
+    assert [r["id"] for r in rows if r["drop_reason"] is None] == [f"d{i}" for i in range(read_ok)]
+
+
+def test_oversize_record_in_a_compressed_file(spark, tmp_path):
+    big = json.dumps({"id": "big", "text": "x" * 300_000}).encode()
+    data = big + b"\n" + json.dumps({"id": "small", "text": "fine"}).encode() + b"\n"
+    (tmp_path / "big.jsonl.gz").write_bytes(gzip.compress(data))
+    rows, count = read(spark, tmp_path / "big.jsonl.gz", max_record_bytes=100_000)
+    by_id = {r["id"]: r for r in rows}
+    assert count == 2 and by_id["big"]["drop_reason"] == "too_long" and by_id["small"]["drop_reason"] is None
+    assert by_id["big"]["drop_detail"].startswith(f"record of {len(big)} bytes > limits.max_record_bytes=100000")

@@ -57,7 +57,8 @@ def paragraph_hashes(batch: pa.RecordBatch, cfg: ParagraphConfig) -> pa.RecordBa
 def sentence_span_hashes(batch: pa.RecordBatch, cfg: SentenceConfig) -> pa.RecordBatch:
     """One row per span of ``cfg.span`` consecutive sentences: its first sentence's index, hash and length. A span is
     the sequence of its normalized sentences (normalized once each, not once per span that holds them)."""
-    keys, idxs, chars, sentences, counts = [], [], [], [], []
+    keys, idxs, chars, counts = [], [], [], []
+    sentences: list[str] = []
     for key, text in zip(batch.column(KEY).to_pylist(), batch.column(S.TEXT).to_pylist(), strict=True):
         bounds = sentence_spans(text or "")
         sentences.extend(text[a:b] for a, b in bounds)
@@ -67,7 +68,8 @@ def sentence_span_hashes(batch: pa.RecordBatch, cfg: SentenceConfig) -> pa.Recor
             idxs.append(i)
             chars.append(bounds[i + cfg.span - 1][1] - bounds[i][0])
     norm = normalize_for_hash(pa.array(sentences, pa.string()), cfg.normalize).to_pylist()
-    spans, first = [], 0
+    spans: list[str] = []
+    first = 0
     for n in counts:  # sentences hold no newline: joined with one, a span's sentences stay apart
         spans.extend("\n".join(norm[first + i : first + i + cfg.span]) for i in range(n - cfg.span + 1))
         first += n

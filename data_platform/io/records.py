@@ -92,6 +92,43 @@ def parse_json_line(line: bytes, origin: str, fields: FieldMap, default_source: 
     return record_row(rec, fallback_id, fields, default_source)
 
 
+def iter_jsonl_rows(stream: BinaryIO, origin: str, fields: FieldMap, default_source: str,
+                    max_record_bytes: int | None) -> Iterator[dict[str, Any]]:
+    """Rows of a (decompressed) JSON Lines stream read in Python: records end at ``\\n`` only (a ``\\r`` before it
+    is stripped), blank lines are skipped, records over ``max_record_bytes`` are read in pieces and kept as their
+    head (``too_long``), and data that cannot be decompressed ends the file with one quarantined row."""
+    limit = max_record_bytes or 0
+    n = 0
+    try:
+        while line := stream.readline(limit + 1 if limit else -1):
+            if limit and len(line) > limit and not line.endswith(b"\n"):
+                digest = hashlib.sha1(line)
+                size = len(line) + _rest_of_line(stream, digest)
+                n += 1
+                yield oversize_row(line[:OVERSIZE_HEAD_BYTES], origin, size, digest.hexdigest(), limit, fields,
+                                   default_source)
+                continue
+            line = line.removesuffix(b"\n").removesuffix(b"\r")
+            if line.strip():
+                n += 1
+                yield parse_json_line(line, origin, fields, default_source)
+    except (OSError, EOFError) as err:  # a truncated or corrupt compressed stream
+        yield row(f"{origin.rsplit('/', 1)[-1]}#unreadable-after-{n}", source=default_source,
+                  reason="malformed_record",
+                  detail=f"unreadable compressed data after record {n} of {origin}: {err}"[:500])
+
+
+def _rest_of_line(stream: BinaryIO, digest: Any) -> int:
+    """Read the stream to the end of the current line in 1 MiB pieces, hashing them; the bytes read."""
+    size = 0
+    while piece := stream.readline(1 << 20):
+        digest.update(piece.removesuffix(b"\n"))
+        size += len(piece.removesuffix(b"\n"))
+        if piece.endswith(b"\n"):
+            break
+    return size
+
+
 def record_row(rec: dict[str, Any], fallback_id: str, fields: FieldMap, default_source: str) -> dict[str, Any]:
     """A parsed record (JSON object or parquet row) -> a row; unknown fields are kept in ``meta``."""
     meta = rec.get(fields.meta)
@@ -140,31 +177,51 @@ def _http_charset(content_type: str | None) -> str | None:
 
 
 def iter_warc_rows(stream: BinaryIO, origin: str, default_source: str) -> Iterator[dict[str, Any]]:
-    """HTML response records of a WARC file (Common Crawl layout) -> rows; a broken record is quarantined."""
+    """HTML response records of a WARC file (Common Crawl layout) -> rows; a broken record is quarantined, and so is
+    one whose Content-Length stops short of its end (warcio notices only when it moves on, so each row waits for
+    the next record before it leaves)."""
     from warcio.archiveiterator import ArchiveIterator
 
-    n = 0
+    n, pending, records = 0, None, ArchiveIterator(stream)
     try:
-        for record in ArchiveIterator(stream):
+        for record in records:
+            if pending is not None:  # err_count grew while warcio moved past the pending record's end
+                yield _overrun(pending[0]) if records.err_count > pending[1] else pending[0]
+                pending = None
             if record.rec_type != "response":
                 continue
             n += 1
-            uri = record.rec_headers.get_header("WARC-Target-URI")
-            rec_id = record.rec_headers.get_header("WARC-Record-ID") or f"{origin}#{n}"
-            ctype = record.http_headers.get_header("Content-Type") if record.http_headers else None
-            if ctype and "html" not in ctype.lower():
-                continue
-            body = record.content_stream().read()
-            html, charset = decode_html(body, _http_charset(ctype))
-            meta = {"warc_date": record.rec_headers.get_header("WARC-Date") or "", "charset": charset,
-                    "warc_file": origin}
-            missing = getattr(record.raw_stream, "limit", 0)  # bytes the record announced but the file lacks
-            if missing:
-                yield row(rec_id.strip("<>"), text=html, url=uri, source=default_source, meta=meta,
-                          reason="malformed_record", detail=f"truncated WARC record: {missing} bytes missing")
-                continue
-            yield row(rec_id.strip("<>"), html=html, url=uri, source=default_source, meta=meta)
+            got = _warc_row(record, origin, n, default_source)
+            if got is not None:
+                pending = (got, records.err_count)
+        if pending is not None:
+            yield _overrun(pending[0]) if records.err_count > pending[1] else pending[0]
     except Exception as err:  # warcio raises several types on truncated or corrupt archives
+        if pending is not None:
+            yield pending[0]
         yield row(f"{origin}#broken-after-{n}", text=None, url=None, source=default_source,
                   meta={"warc_file": origin}, reason="malformed_record",
                   detail=f"unreadable WARC data after record {n} of {origin}: {type(err).__name__}: {err}"[:500])
+
+
+def _overrun(got: dict[str, Any]) -> dict[str, Any]:
+    """A record followed by more bytes than its Content-Length announced: quarantined with what it held."""
+    return {**got, S.TEXT: got[S.HTML] or got[S.TEXT], S.HTML: None, S.DROP_REASON: "malformed_record",
+            S.DROP_DETAIL: "WARC record longer than its Content-Length (the rest was skipped to the next record)"}
+
+
+def _warc_row(record: Any, origin: str, n: int, default_source: str) -> dict[str, Any] | None:
+    """The row of one response record, or None when it is not HTML."""
+    uri = record.rec_headers.get_header("WARC-Target-URI")
+    rec_id = record.rec_headers.get_header("WARC-Record-ID") or f"{origin}#{n}"
+    ctype = record.http_headers.get_header("Content-Type") if record.http_headers else None
+    if ctype and "html" not in ctype.lower():
+        return None
+    body = record.content_stream().read()
+    html, charset = decode_html(body, _http_charset(ctype))
+    meta = {"warc_date": record.rec_headers.get_header("WARC-Date") or "", "charset": charset, "warc_file": origin}
+    missing = getattr(record.raw_stream, "limit", 0)  # bytes the record announced but the file lacks
+    if missing:
+        return row(rec_id.strip("<>"), text=html, url=uri, source=default_source, meta=meta,
+                   reason="malformed_record", detail=f"truncated WARC record: {missing} bytes missing")
+    return row(rec_id.strip("<>"), html=html, url=uri, source=default_source, meta=meta)

@@ -6,6 +6,7 @@ of ``data_platform.io.records``; Spark reads bytes, splits files and moves batch
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator
@@ -106,8 +107,28 @@ def read_documents(spark: SparkSession, inputs: Inputs, fields: R.FieldMap, defa
 Read = tuple["DataFrame", int]  # rows in RAW_SCHEMA and the input count
 
 
+_CODECS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd"}
+
+
 def _read_jsonl(spark: SparkSession, files: list[str], fields: R.FieldMap, source: str,
                 max_record_bytes: int | None = None) -> Read:
+    """Plain files through Spark's line reader (split across tasks); compressed ones in Python, one task each, so
+    a truncated or corrupt stream becomes a quarantined row instead of a failed job."""
+    packed = [f for f in files if f.lower().endswith(tuple(_CODECS))]
+    plain = [f for f in files if f not in packed]
+    reads = ([_read_plain_jsonl(spark, plain, fields, source, max_record_bytes)] if plain else [])
+    if packed:
+        reads.append(_read_files(spark, packed, lambda path, stream: R.iter_jsonl_rows(
+            io.BufferedReader(pa.CompressedInputStream(stream, _CODECS[path.lower()[path.rindex("."):]])),
+            path, fields, source, max_record_bytes)))
+    df, count = reads[0]
+    for other, n in reads[1:]:
+        df, count = df.unionByName(other), count + n
+    return df, count
+
+
+def _read_plain_jsonl(spark: SparkSession, files: list[str], fields: R.FieldMap, source: str,
+                      max_record_bytes: int | None = None) -> Read:
     from pyspark.sql import functions as F
 
     lines = (spark.read.option("lineSep", "\n").text(files)  # a record ends at \n only, never at a bare \r
