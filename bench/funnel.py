@@ -243,12 +243,13 @@ def time_spark_startup(runs: int) -> dict:
             "create_min_s": min(create), "create_max_s": max(create), "runs": runs, "samples": samples}
 
 
-def profile_batch(batch: pa.RecordBatch, ruleset: RuleSet, top: int = 10) -> list[dict]:
-    """cProfile one process_batch call; the ``top`` functions by cumulative time."""
+def profile_batch(batch: pa.RecordBatch, ruleset: RuleSet, top: int = 10, by: str = "cumulative") -> list[dict]:
+    """cProfile one process_batch call; the ``top`` functions by ``cumulative`` or ``own`` time."""
     profiler = cProfile.Profile()
     profiler.runcall(process_batch, batch, ruleset)
     stats = pstats.Stats(profiler).stats  # {(file, line, func): (primitive calls, calls, tottime, cumtime, callers)}
-    rows = sorted(stats.items(), key=lambda kv: kv[1][3], reverse=True)[:top]
+    column = 3 if by == "cumulative" else 2
+    rows = sorted(stats.items(), key=lambda kv: kv[1][column], reverse=True)[:top]
     out = []
     for (file, line, func), (_, ncalls, tottime, cumtime, _) in rows:
         where = file if file == "~" else _short_path(file)
