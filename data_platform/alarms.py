@@ -36,6 +36,10 @@ class Alarms(BaseModel):
     default: Expect = Expect(max_removed_share=0.9)
     expect: dict[str, Expect] = {}
 
+    def acting(self, on_alarm: str | None) -> Alarms:
+        """These alarms with ``on_alarm`` replaced (a job's ``--on-alarm``); unchanged for None."""
+        return self if on_alarm is None else self.model_copy(update={"on_alarm": on_alarm})
+
     def limit(self, stage: str) -> float:
         return self.expect.get(stage, self.default).max_removed_share
 

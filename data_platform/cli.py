@@ -30,6 +30,11 @@ def job_parser(prog: str, doc: str, default_input: str, default_output: str) -> 
     return p
 
 
+def add_alarm_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--on-alarm", choices=["stop", "warn"], default=None,
+                   help="what a removal-rate alarm does (default: the rule file's on_alarm)")
+
+
 def error(message: object) -> int:
     """Print ``error: message`` on stderr and return the exit code for a user error."""
     print(f"error: {message}", file=sys.stderr)

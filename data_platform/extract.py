@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-import multiprocessing
+import importlib
+import os
+import pickle
+import queue
+import struct
+import subprocess
+import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
+from typing import Any
 
 from data_platform.config import ExtractConfig
 
@@ -17,60 +24,85 @@ class Extracted:
     error: str | None = None
 
 
-Work = Callable[[str, "str | None", ExtractConfig], Extracted]
+_FRAME = struct.Struct("<Q")  # the byte length of the pickle that follows, on the pipes to and from the child
 
 
 class _Extractor:
     """A child process that extracts pages, so a time budget holds everywhere: a page that overruns it (even inside
     lxml's C code, where no signal handler runs; on Windows, where there is no SIGALRM; in any thread) is
-    abandoned by killing the child, and a crash of the parser costs the page, not the Spark worker. The child
-    is started on first use and again after a kill; pages and results cross a pipe."""
+    abandoned by killing the child, and a crash of the parser costs the page, not the Spark worker.
 
-    def __init__(self, work: Work | None = None) -> None:
-        self._work = work or _extract
-        self._proc: multiprocessing.process.BaseProcess | None = None
-        self._conn: Connection | None = None
+    The child is ``python -m data_platform.extract [module:function]``, started on first use and again after a
+    kill; pages go to its stdin and results come back on its stdout as length-prefixed pickles (between this
+    process and the child it started, nothing else). A plain subprocess rather than ``multiprocessing``: spawn
+    would import the caller's ``__main__`` again, re-running any script without a main guard."""
+
+    def __init__(self, work: str | None = None) -> None:
+        self._work = [work] if work else []
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._results: queue.Queue[Extracted | None] = queue.Queue()
 
     def __call__(self, page: tuple[str, str | None, ExtractConfig], timeout_s: float) -> Extracted:
-        conn = self._connection()
+        proc = self._child()
         try:
-            conn.send(page)
-            if conn.poll(timeout_s):
-                result: Extracted = conn.recv()
+            _write_frame(proc.stdin, page)
+            result = self._results.get(timeout=timeout_s)
+            if result is not None:
                 return result
+            error = "the extraction process died on this page"
+        except queue.Empty:
             error = f"extraction took longer than {timeout_s:g}s"
-        except (EOFError, OSError) as err:  # the child died on this page (a parser crash)
-            error = f"the extraction process died on this page ({type(err).__name__})"
+        except OSError as err:  # the child is gone (a parser crash on an earlier page)
+            error = f"the extraction process died ({type(err).__name__})"
         self.stop()
         return Extracted(None, {}, error)
 
-    def _connection(self) -> Connection:
-        if self._proc is None or not self._proc.is_alive() or self._conn is None:
+    def _child(self) -> subprocess.Popen[bytes]:
+        if self._proc is None or self._proc.poll() is not None:
             self.stop()
-            ctx = multiprocessing.get_context("spawn")  # no fork: the parent may run threads (Arrow, Spark)
-            self._conn, child = ctx.Pipe()
-            self._proc = ctx.Process(target=_serve, args=(child, self._work), daemon=True, name="dp-extract")
-            self._proc.start()
-            child.close()
-        return self._conn
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+            self._proc = subprocess.Popen([sys.executable, "-m", "data_platform.extract", *self._work],
+                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+            self._results = queue.Queue()
+            threading.Thread(target=_read_results, args=(self._proc.stdout, self._results), daemon=True).start()
+        return self._proc
 
     def stop(self) -> None:
         if self._proc is not None:
             self._proc.kill()
-            self._proc.join()
-        if self._conn is not None:
-            self._conn.close()
-        self._proc, self._conn = None, None
+            self._proc.wait()
+        self._proc = None
 
 
-def _serve(conn: Connection, work: Work) -> None:
-    """The child's loop: a page in, its extraction out, until the parent closes the pipe."""
-    while True:
-        try:
-            html, url, cfg = conn.recv()
-        except EOFError:
-            return
-        conn.send(work(html, url, cfg))
+def _write_frame(stream: Any, value: Any) -> None:
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_FRAME.pack(len(data)) + data)
+    stream.flush()
+
+
+def _read_frame(stream: Any) -> Any:
+    """The next pickled value, or None at the end of the stream."""
+    head = stream.read(_FRAME.size)
+    if len(head) < _FRAME.size:
+        return None
+    return pickle.loads(stream.read(_FRAME.unpack(head)[0]))  # noqa: S301  (our own child's output)
+
+
+def _read_results(stream: Any, results: queue.Queue[Extracted | None]) -> None:
+    """The parent's reader thread: every result of the child into ``results``; None when the child is gone."""
+    while (value := _read_frame(stream)) is not None:
+        results.put(value)
+    results.put(None)
+
+
+def _serve(work: Callable[[str, str | None, ExtractConfig], Extracted]) -> None:
+    """The child's loop: a page in on stdin, its extraction out on the original stdout (anything a library prints
+    goes to stderr instead), until the parent closes the pipe."""
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    pages = sys.stdin.buffer
+    while (page := _read_frame(pages)) is not None:
+        _write_frame(out, work(*page))
 
 
 def extract_html(html: str, url: str | None, cfg: ExtractConfig, timeout_s: float) -> Extracted:
@@ -101,3 +133,13 @@ def _extract(html: str, url: str | None, cfg: ExtractConfig) -> Extracted:
 
 
 _EXTRACTOR = _Extractor()  # one child per process that extracts (each Spark Python worker)
+
+
+if __name__ == "__main__":  # the child: python -m data_platform.extract [module:function]
+    from data_platform import extract  # the importable module, so results pickle as data_platform.extract.Extracted
+
+    if len(sys.argv) > 1:
+        module, _, function = sys.argv[1].partition(":")
+        extract._serve(getattr(importlib.import_module(module), function))
+    else:
+        extract._serve(extract._extract)

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from data_platform.cli import accounting_exit, console, job_parser, run_job
+from data_platform.cli import accounting_exit, add_alarm_option, console, job_parser, run_job
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -25,13 +25,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p = job_parser("jobs/dedup.py", __doc__, str(REPO / "out" / "filter" / "kept"), str(REPO / "out" / "dedup"))
     p.add_argument("--config", default=str(REPO / "rules" / "default.yaml"), help="rule file with a dedup: section")
     p.add_argument("--no-overwrite", action="store_true", help="refuse to replace a completed output")
+    add_alarm_option(p)
     return p.parse_args(argv)
 
 
 def load(args: argparse.Namespace) -> DedupConfig:
     from data_platform.config import load_rules
 
-    return load_rules(args.config).config.dedup
+    cfg = load_rules(args.config).config.dedup
+    return cfg.model_copy(update={"alarms": cfg.alarms.acting(args.on_alarm)})
 
 
 def run(spark: SparkSession, args: argparse.Namespace, cfg: DedupConfig) -> dict[str, Any]:

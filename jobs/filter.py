@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from data_platform.cli import accounting_exit, console, job_parser, run_job
+from data_platform.cli import accounting_exit, add_alarm_option, console, job_parser, run_job
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -25,6 +25,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--rules", default=str(REPO / "rules" / "default.yaml"), help="rule file (YAML)")
     p.add_argument("--partitions", type=int, default=0, help="repartition the input to N partitions (0 = keep)")
     p.add_argument("--no-overwrite", action="store_true", help="refuse to replace a completed output")
+    add_alarm_option(p)
     for name in ("id", "text", "html", "url", "lang"):
         p.add_argument(f"--{name}-field", default=name, help=f"input field holding the document's {name}")
     return p.parse_args(argv)
@@ -33,7 +34,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def load(args: argparse.Namespace) -> RuleSet:
     from data_platform.config import load_rules
 
-    return load_rules(args.rules)
+    ruleset = load_rules(args.rules)
+    ruleset.config = ruleset.config.model_copy(update={"alarms": ruleset.config.alarms.acting(args.on_alarm)})
+    return ruleset
 
 
 def run(spark: SparkSession, args: argparse.Namespace, ruleset: RuleSet) -> dict[str, Any]:

@@ -10,6 +10,9 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -22,7 +25,7 @@ from data_platform.config import ExtractConfig
 from data_platform.extract import Extracted, _Extractor
 from data_platform.funnel import process_batch
 from data_platform.io import records as R
-from tests.conftest import raw_batch
+from tests.conftest import REPO, raw_batch
 
 FIELDS = R.FieldMap()
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -141,7 +144,7 @@ def _hang(html, url, cfg):
 
 @pytest.mark.parametrize("where", ["main thread", "worker thread"])
 def test_extraction_that_hangs_is_abandoned_within_its_budget(where):
-    extractor = _Extractor(_hang)
+    extractor = _Extractor("tests.test_fuzz:_hang")
     results = []
 
     def run():
@@ -159,3 +162,14 @@ def test_extraction_that_hangs_is_abandoned_within_its_budget(where):
     (hung, seconds), (after, _) = results
     assert hung.text is None and hung.error == "extraction took longer than 1s" and seconds < 10
     assert after.text == "fine" and after.error is None  # a new child took over
+
+
+def test_a_script_without_a_main_guard_can_extract(tmp_path):
+    """The extraction child never re-imports the caller's script (multiprocessing's spawn would re-run it)."""
+    script = tmp_path / "no_guard.py"
+    script.write_text("from data_platform.config import ExtractConfig\nfrom data_platform.extract import extract_html\n"
+                      "page = '<html><body><article><p>' + 'Rivers carry water to the sea. ' * 20 + '</p></article>'\n"
+                      "print(extract_html(page, None, ExtractConfig(), 20).text[:30])\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0 and proc.stdout.strip() == "Rivers carry water to the sea."
