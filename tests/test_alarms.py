@@ -76,9 +76,12 @@ def test_filter_cli_names_the_stage_in_one_line(tmp_path):
     folder.mkdir()
     good = json.dumps({"id": "ok", "text": "A short but perfectly fine document about rivers and bridges."})
     (folder / "docs.jsonl").write_text("".join(f"{{broken {i}\n" for i in range(190)) + (good + "\n") * 10)
-    proc = subprocess.run([sys.executable, str(REPO / "jobs" / "filter.py"), "--input", str(folder),
-                           "--output", str(tmp_path / "o")], capture_output=True, text=True, timeout=300)
+    job = [sys.executable, str(REPO / "jobs" / "filter.py"), "--input", str(folder), "--output", str(tmp_path / "o")]
+    proc = subprocess.run(job, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith(
         "error: stage malformed_record removed 95.0% of the 200 documents reaching it (190), above its alarm at 5%")
     assert not (tmp_path / "o" / COMPLETE_MARKER).exists()
+    warned = subprocess.run([*job, "--on-alarm", "warn"], capture_output=True, text=True, timeout=300)
+    assert warned.returncode == 0 and "warning: stage malformed_record removed 95.0%" in warned.stderr
+    assert (tmp_path / "o" / COMPLETE_MARKER).exists()

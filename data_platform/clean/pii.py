@@ -92,7 +92,7 @@ class PiiConfig(BaseModel):
 
 
 Validator = Callable[[re.Match[str]], bool]
-Stage = tuple[str, re.Pattern[str], Validator]
+Stage = tuple[str, re.Pattern[str], Validator, str]  # kind, pattern, validator, a substring every match holds
 
 # Local part: RFC 5322 atext without quotes, braces, '|', '=' and '`' (kept as text: 'x@y.org', {x@y.org},
 # email=x@y.org), dots and '/' inside, or a quoted string. A start right after '.' or '/' is allowed, so
@@ -146,7 +146,8 @@ _PHONE_SHAPES = (
     # Russian trunk 8 with the area code in brackets: 8 (495) 123-45-67, 8 (812) 123-45-67.
     _NO_START + r"8 ?\(\d{3,5}\) ?\d{1,3}-\d\d-\d\d",
 )
-_PHONE = re.compile("(?:" + "|".join(_PHONE_SHAPES) + r")(?![0-9A-Za-z]|[.,\-/]\d)", re.ASCII)
+# The leading look-ahead fails fast at the positions no shape can start at (most of a text).
+_PHONE = re.compile(r"(?=[+(0-9])(?:" + "|".join(_PHONE_SHAPES) + r")(?![0-9A-Za-z]|[.,\-/]\d)", re.ASCII)
 _CURRENCY_BEFORE = re.compile(r"[$€£¥₹₩]\s?$")
 _CURRENCY_AFTER = re.compile(r"\s?(?:[$€£¥₹₩%元円]|USD|EUR|RMB|CNY)")
 _E164_DIGITS = range(8, 16)
@@ -200,11 +201,11 @@ def _is_phone(m: re.Match[str]) -> bool:
             and not _CURRENCY_AFTER.match(m.string, m.end()))
 
 
-_BUILTIN_STAGES: tuple[Stage, ...] = (
-    ("email", _EMAIL, _is_email),
-    ("ip", _IPV6, _is_ipv6),
-    ("ip", _IPV4, _is_ipv4),
-    ("phone", _PHONE, _is_phone),
+_BUILTIN_STAGES: tuple[Stage, ...] = (  # a text without the stage's substring is not scanned (most have no '@')
+    ("email", _EMAIL, _is_email, "@"),
+    ("ip", _IPV6, _is_ipv6, ":"),
+    ("ip", _IPV4, _is_ipv4, "."),
+    ("phone", _PHONE, _is_phone, ""),
 )
 
 
@@ -215,7 +216,7 @@ def _non_empty(m: re.Match[str]) -> bool:
 
 @lru_cache(maxsize=64)
 def _id_stages(patterns: tuple[tuple[str, str], ...]) -> tuple[Stage, ...]:
-    return tuple((name, re.compile(pattern, re.ASCII), _non_empty) for name, pattern in patterns)
+    return tuple((name, re.compile(pattern, re.ASCII), _non_empty, "") for name, pattern in patterns)
 
 
 def _stages(cfg: PiiConfig) -> tuple[Stage, ...]:
@@ -243,7 +244,9 @@ def redact(text: str, cfg: PiiConfig) -> tuple[str, dict[str, int]]:
     counts: dict[str, int] = {}
     if not cfg.enabled:
         return text, counts
-    for kind, pattern, valid in _stages(cfg):
+    for kind, pattern, valid, needle in _stages(cfg):
+        if needle not in text:
+            continue
         text, n = _replace(text, pattern, valid, cfg.placeholder(kind))
         if n:
             counts[kind] = counts.get(kind, 0) + n

@@ -30,6 +30,11 @@ _SUFFIXES = {
 }
 
 
+# Splits of plain files per core: one large file becomes several tasks per core, so the core that finishes first
+# takes the next split instead of idling while one long task ends the stage.
+SPLITS_PER_CORE = 4
+
+
 class InputError(ValueError):
     """An input path is missing or of an unknown format (reported to the user in one line)."""
 
@@ -92,6 +97,8 @@ def read_documents(spark: SparkSession, inputs: Inputs, fields: R.FieldMap, defa
                    max_record_bytes: int | None = None) -> tuple[DataFrame, int]:
     """All inputs as one DataFrame of ``schema.RAW_SCHEMA`` rows, and the number of input records. JSON-lines
     records over ``max_record_bytes`` reach Python as their first bytes only, dropped as ``too_long``."""
+    if spark.conf.get("spark.sql.files.minPartitionNum", None) is None:  # unless the user chose
+        spark.conf.set("spark.sql.files.minPartitionNum", str(SPLITS_PER_CORE * spark.sparkContext.defaultParallelism))
     frames, counts = [], []
     for fmt, files in inputs.files.items():
         extra = {"max_record_bytes": max_record_bytes} if fmt == "jsonl" else {}
