@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import os
 import pickle
@@ -24,6 +25,7 @@ class Extracted:
     error: str | None = None
 
 
+_CHILD = "from data_platform.extract import serve_child; serve_child()"
 _FRAME = struct.Struct("<Q")  # the byte length of the pickle that follows, on the pipes to and from the child
 
 
@@ -32,10 +34,10 @@ class _Extractor:
     lxml's C code, where no signal handler runs; on Windows, where there is no SIGALRM; in any thread) is
     abandoned by killing the child, and a crash of the parser costs the page, not the Spark worker.
 
-    The child is ``python -m data_platform.extract [module:function]``, started on first use and again after a
-    kill; pages go to its stdin and results come back on its stdout as length-prefixed pickles (between this
-    process and the child it started, nothing else). A plain subprocess rather than ``multiprocessing``: spawn
-    would import the caller's ``__main__`` again, re-running any script without a main guard."""
+    The child is ``python -c`` running :func:`serve_child`, started on first use and again after a kill; pages
+    go to its stdin and results come back on its stdout as length-prefixed pickles (between this process and the
+    child it started, nothing else). A plain subprocess rather than ``multiprocessing``: spawn would import the
+    caller's ``__main__`` again, re-running any script without a main guard."""
 
     def __init__(self, work: str | None = None) -> None:
         self._work = [work] if work else []
@@ -61,7 +63,7 @@ class _Extractor:
         if self._proc is None or self._proc.poll() is not None:
             self.stop()
             env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-            self._proc = subprocess.Popen([sys.executable, "-m", "data_platform.extract", *self._work],
+            self._proc = subprocess.Popen([sys.executable, "-c", _CHILD, *self._work],
                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
             self._results = queue.Queue()
             threading.Thread(target=_read_results, args=(self._proc.stdout, self._results), daemon=True).start()
@@ -93,6 +95,16 @@ def _read_results(stream: Any, results: queue.Queue[Extracted | None]) -> None:
     while (value := _read_frame(stream)) is not None:
         results.put(value)
     results.put(None)
+
+
+def serve_child() -> None:
+    """The child's entry (``python -c``, so no ``__main__`` module is involved): extract with ``_extract``, or with
+    the ``module:function`` named on its command line (tests)."""
+    work = _extract
+    if len(sys.argv) > 1:
+        module, _, function = sys.argv[1].partition(":")
+        work = getattr(importlib.import_module(module), function)
+    _serve(work)
 
 
 def _serve(work: Callable[[str, str | None, ExtractConfig], Extracted]) -> None:
@@ -133,13 +145,4 @@ def _extract(html: str, url: str | None, cfg: ExtractConfig) -> Extracted:
 
 
 _EXTRACTOR = _Extractor()  # one child per process that extracts (each Spark Python worker)
-
-
-if __name__ == "__main__":  # the child: python -m data_platform.extract [module:function]
-    from data_platform import extract  # the importable module, so results pickle as data_platform.extract.Extracted
-
-    if len(sys.argv) > 1:
-        module, _, function = sys.argv[1].partition(":")
-        extract._serve(getattr(importlib.import_module(module), function))
-    else:
-        extract._serve(extract._extract)
+atexit.register(_EXTRACTOR.stop)
