@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from data_platform.schema import REASONS_BY_STAGE
 
 
 class Expect(BaseModel):
@@ -71,6 +73,19 @@ def _alarms(default: float, **shares: float) -> Alarms:
 FILTER_DEFAULTS = _alarms(0.5, malformed_record=0.05, too_long=0.05, contaminated=0.05, langid=0.95)
 DEDUP_DEFAULTS = _alarms(0.5, duplicate_exact=0.9, duplicate_minhash=0.9)
 SEMANTIC_DEFAULTS = _alarms(0.6)
+
+
+def _names_in(stages: tuple[str, ...], defaults: Alarms) -> Any:
+    return lambda alarms: alarms.check_names(stages, defaults)
+
+
+# The ``alarms`` field types of the rule file's sections: the file's mapping laid over the defaults, stage names
+# checked (the filter's names need the file's rules: config.load_rules checks them).
+FilterAlarms = Annotated[Alarms, BeforeValidator(FILTER_DEFAULTS.over)]
+DedupAlarms = Annotated[Alarms, BeforeValidator(DEDUP_DEFAULTS.over),
+                        AfterValidator(_names_in(REASONS_BY_STAGE["dedup"], DEDUP_DEFAULTS))]
+SemanticAlarms = Annotated[Alarms, BeforeValidator(SEMANTIC_DEFAULTS.over),
+                           AfterValidator(_names_in(REASONS_BY_STAGE["semantic"], SEMANTIC_DEFAULTS))]
 
 
 class RemovalAlarm(RuntimeError):

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from data_platform import re2
-from data_platform.alarms import FILTER_DEFAULTS, Alarms
+from data_platform.alarms import FILTER_DEFAULTS, FilterAlarms
 from data_platform.clean.line_rules import LineCleanConfig
 from data_platform.clean.pii import PiiConfig
 from data_platform.clean.urls import UrlFilter, UrlFilterConfig
@@ -120,12 +120,7 @@ class RuleFile(_Section):
     domains: DomainsConfig = DomainsConfig()
     examples: list[Example] = []
     examples_file: str | None = Field(None, description="YAML list of examples, relative to the rule file")
-    alarms: Alarms = Field(FILTER_DEFAULTS, description="removal-rate alarms of the filter's stages")
-
-    @field_validator("alarms", mode="before")
-    @classmethod
-    def _alarms_over_defaults(cls, v: Any) -> Any:
-        return FILTER_DEFAULTS.over(v)
+    alarms: FilterAlarms = Field(FILTER_DEFAULTS, description="removal-rate alarms of the filter's stages")
 
     @field_validator("languages", mode="before")
     @classmethod

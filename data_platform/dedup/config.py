@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from data_platform.alarms import DEDUP_DEFAULTS, Alarms
-from data_platform.schema import REASONS_BY_STAGE
+from data_platform.alarms import DEDUP_DEFAULTS, DedupAlarms
 
 
 class _Section(BaseModel):
@@ -89,14 +88,4 @@ class DedupConfig(_Section):
     minhash: MinHashConfig = MinHashConfig()
     paragraphs: ParagraphConfig = ParagraphConfig()
     sentences: SentenceConfig = SentenceConfig()
-    alarms: Alarms = DEDUP_DEFAULTS
-
-    @field_validator("alarms", mode="before")
-    @classmethod
-    def _over_defaults(cls, v: Any) -> Any:
-        return DEDUP_DEFAULTS.over(v)
-
-    @field_validator("alarms")
-    @classmethod
-    def _alarm_stages(cls, v: Alarms) -> Alarms:
-        return v.check_names(REASONS_BY_STAGE["dedup"], DEDUP_DEFAULTS)
+    alarms: DedupAlarms = DEDUP_DEFAULTS

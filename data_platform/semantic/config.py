@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from data_platform.alarms import SEMANTIC_DEFAULTS, Alarms
-from data_platform.schema import REASONS_BY_STAGE
+from data_platform.alarms import SEMANTIC_DEFAULTS, SemanticAlarms
 
 
 class _Section(BaseModel):
@@ -43,17 +42,7 @@ class SemDedupConfig(_Section):
     block: int = Field(1024, ge=1, description="members compared per block inside a cluster")
     sweep_eps: list[float] = Field([0.01, 0.02, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3],
                                    description="the eps values the --sweep mode reports")
-    alarms: Alarms = SEMANTIC_DEFAULTS
-
-    @field_validator("alarms", mode="before")
-    @classmethod
-    def _over_defaults(cls, v: Any) -> Any:
-        return SEMANTIC_DEFAULTS.over(v)
-
-    @field_validator("alarms")
-    @classmethod
-    def _alarm_stages(cls, v: Alarms) -> Alarms:
-        return v.check_names(REASONS_BY_STAGE["semantic"], SEMANTIC_DEFAULTS)
+    alarms: SemanticAlarms = SEMANTIC_DEFAULTS
 
     @field_validator("sweep_eps")
     @classmethod
