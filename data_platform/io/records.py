@@ -122,9 +122,10 @@ def _rest_of_line(stream: BinaryIO, digest: Any) -> int:
     """Read the stream to the end of the current line in 1 MiB pieces, hashing them; the bytes read."""
     size = 0
     while piece := stream.readline(1 << 20):
-        digest.update(piece.removesuffix(b"\n"))
-        size += len(piece.removesuffix(b"\n"))
-        if piece.endswith(b"\n"):
+        body = piece.removesuffix(b"\n")
+        digest.update(body)
+        size += len(body)
+        if len(body) < len(piece):  # the line's end
             break
     return size
 
@@ -185,8 +186,8 @@ def iter_warc_rows(stream: BinaryIO, origin: str, default_source: str) -> Iterat
     n, pending, records = 0, None, ArchiveIterator(stream)
     try:
         for record in records:
-            if pending is not None:  # err_count grew while warcio moved past the pending record's end
-                yield _overrun(pending[0]) if records.err_count > pending[1] else pending[0]
+            if pending is not None:
+                yield _settled(pending, records.err_count)
                 pending = None
             if record.rec_type != "response":
                 continue
@@ -195,13 +196,19 @@ def iter_warc_rows(stream: BinaryIO, origin: str, default_source: str) -> Iterat
             if got is not None:
                 pending = (got, records.err_count)
         if pending is not None:
-            yield _overrun(pending[0]) if records.err_count > pending[1] else pending[0]
+            yield _settled(pending, records.err_count)
     except Exception as err:  # warcio raises several types on truncated or corrupt archives
         if pending is not None:
             yield pending[0]
         yield row(f"{origin}#broken-after-{n}", text=None, url=None, source=default_source,
                   meta={"warc_file": origin}, reason="malformed_record",
                   detail=f"unreadable WARC data after record {n} of {origin}: {type(err).__name__}: {err}"[:500])
+
+
+def _settled(pending: tuple[dict[str, Any], int], err_count: int) -> dict[str, Any]:
+    """A held row once warcio has moved past its record: quarantined when warcio's error count grew meanwhile."""
+    got, errors_before = pending
+    return _overrun(got) if err_count > errors_before else got
 
 
 def _overrun(got: dict[str, Any]) -> dict[str, Any]:
