@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import math
 
 import pytest
 import torch
@@ -104,23 +105,28 @@ def test_caps_redistribute_the_excess():
         mixture_probs({"a": 1}, {"nope": 1.0}, {})
 
 
+def _batches(sampler, n, size, start=1):
+    return [sampler.take(size, step) for step in range(start, start + n)]
+
+
 def test_sampler_hits_weights_upsamples_and_resumes():
     sizes = {"big": 5000, "mid": 400, "small": 7}
     probs = mixture_probs(sizes, {"big": 5, "mid": 3, "small": 2}, {})
-    s = MixtureSampler(sizes, probs, seed=3)
-    picks = s.take(20000)
+    s = MixtureSampler(sizes, [(1, probs)], seed=3)
+    batches = _batches(s, 400, 50)
+    picks = [p for b in batches for p in b]
     shares = collections.Counter(c for c, _ in picks)
     for c, p in probs.items():
         assert abs(shares[c] / 20000 - p) < 0.01
     small = collections.Counter(i for c, i in picks if c == "small")  # ~570 epochs of 7 sequences, evenly
     assert set(small) == set(range(7)) and max(small.values()) - min(small.values()) <= 1
     assert s.epochs()["small"] > 500
-    again = MixtureSampler(sizes, probs, seed=3)
-    head = again.take(7000)
-    resumed = MixtureSampler(sizes, probs, seed=3)
+    again = MixtureSampler(sizes, [(1, probs)], seed=3)
+    head = _batches(again, 140, 50)
+    resumed = MixtureSampler(sizes, [(1, probs)], seed=3)
     resumed.load_state_dict(again.state_dict())
-    assert head + resumed.take(13000) == picks
-    assert MixtureSampler(sizes, probs, seed=4).take(200) != picks[:200]
+    assert head + _batches(resumed, 260, 50, start=141) == batches
+    assert MixtureSampler(sizes, [(1, probs)], seed=4).take(200) != picks[:200]
 
 
 def test_one_epoch_by_size_reads_every_sequence_once():
@@ -128,9 +134,46 @@ def test_one_epoch_by_size_reads_every_sequence_once():
     scattered as independent draws would (a 4-sequence channel read 0 to 9 times)."""
     sizes = {"big": 3000, "mid": 90, "small": 4, "tiny": 1}
     for seed in range(5):
-        s = MixtureSampler(sizes, mixture_probs(sizes, None, {}), seed=seed)
-        picks = s.take(sum(sizes.values()))
+        s = MixtureSampler(sizes, [(1, mixture_probs(sizes, None, {}))], seed=seed)
+        picks = [p for b in _batches(s, 3095 // 5, 5) for p in b]
         counts = collections.Counter(c for c, _ in picks)
         assert all(abs(counts[c] - n) <= 1 for c, n in sizes.items()), (seed, counts)
         big = [i for c, i in picks if c == "big"]
         assert len(set(big)) == len(big)  # no sequence twice within the epoch
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_every_global_batch_holds_each_channels_share(seed):
+    """A channel of share p gets floor or ceil of p x batch size in every global batch (a 1.5% channel in batches
+    of 64: 0.96 -> 0 or 1, and 1 in 96% of them), and stays within two picks of p x picks so far."""
+    sizes = {"web": 100000, "books": 20000, "code": 9000, "math": 500}
+    probs = mixture_probs(sizes, {"web": 0.6, "books": 0.235, "code": 0.15, "math": 0.015}, {})
+    s = MixtureSampler(sizes, [(1, probs)], seed=seed)
+    totals = collections.Counter()
+    for k, b in enumerate(_batches(s, 300, 64), start=1):
+        counts = collections.Counter(c for c, _ in b)
+        totals.update(counts)
+        for c, p in probs.items():
+            assert counts[c] in (math.floor(p * 64), math.ceil(p * 64)), (k, c, counts)
+            assert abs(totals[c] - p * 64 * k) <= 2, (k, c, totals)
+    assert totals["math"] / 300 == pytest.approx(0.96, abs=0.01)
+
+
+def test_a_staged_mixture_switches_at_its_step():
+    sizes = {"web": 5000, "books": 3000, "math": 300}
+    first = mixture_probs(sizes, {"web": 0.8, "books": 0.2}, {})
+    anneal = mixture_probs(sizes, {"web": 0.2, "books": 0.3, "math": 0.5}, {})
+    s = MixtureSampler(sizes, [(1, first), (11, anneal)], seed=0)
+    batches = _batches(s, 20, 10)
+    before = collections.Counter(c for b in batches[:10] for c, _ in b)
+    after = collections.Counter(c for b in batches[10:] for c, _ in b)
+    assert before == {"web": 80, "books": 20} and after == {"web": 20, "books": 30, "math": 50}
+    assert [s.stage_at(k) for k in (1, 10, 11, 99)] == [0, 0, 1, 1]
+    books = [i for b in batches for c, i in b if c == "books"]
+    assert len(set(books)) == len(books) == 50  # the channel's read order carries across the switch
+    resumed = MixtureSampler(sizes, [(1, first), (11, anneal)], seed=0)
+    _batches(resumed, 12, 10)
+    state = resumed.state_dict()
+    again = MixtureSampler(sizes, [(1, first), (11, anneal)], seed=0)
+    again.load_state_dict(state)
+    assert _batches(again, 8, 10, start=13) == batches[12:]

@@ -16,10 +16,24 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from data_platform.yaml_lines import ConfigError, load_with_lines, locator, validate
 from trainer.channel import as_keys, parse
 from trainer.model import ModelArgs
+from trainer.tokenizer import SpecialTokens
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StageConfig(_Section):
+    """A mixture that takes over at a step (the run's first mixture is ``data.weights`` / ``data.caps``)."""
+
+    start: int = Field(gt=1, description="first optimizer step (1-based) drawn from this mixture")
+    weights: dict[str, float] | None = Field(None, description="mixture weights per channel; none = by size")
+    caps: dict[str, float] = Field({}, description="largest share of a channel")
+
+    @field_validator("weights", "caps", mode="before")
+    @classmethod
+    def _channel_keys(cls, v: Any) -> Any:
+        return as_keys(v)
 
 
 class DataConfig(_Section):
@@ -27,6 +41,8 @@ class DataConfig(_Section):
     inputs: list[str] = Field([], description="parquet files, folders, globs or manifest.json; packed when "
                                               "the token folder is not complete")
     tokenizer: str | None = Field(None, description="tokenizer.json used to pack 'inputs'")
+    special_tokens: SpecialTokens = Field(SpecialTokens(), description="the tokenizer's names of its eos, pad and "
+                                          "bos tokens (Llama-3: eos '<|end_of_text|>', pad null)")
     exclude: list[str] = Field([], description="parquet inputs whose document ids are left out of packing "
                                                "(e.g. a common evaluation set)")
     channel: str = Field("source", description="column (or meta key) naming a document's mixture channel; "
@@ -34,10 +50,19 @@ class DataConfig(_Section):
     heldout_docs: int = Field(200, ge=0, description="documents per channel held out for evaluation")
     weights: dict[str, float] | None = Field(None, description="mixture weights per channel; none = by size")
     caps: dict[str, float] = Field({}, description="largest share of a channel, e.g. {domain: 0.15}")
+    stages: list[StageConfig] = Field([], description="later mixtures by first step, e.g. an annealing mixture "
+                                                     "for the last 10% of the steps")
     max_epochs: float = Field(4.0, gt=0, description="warn when a channel would repeat more often than this")
     seq_len: int = Field(1024, gt=1)
     micro_batch: int = Field(8, gt=0, description="sequences per device per forward pass")
     grad_accum: int = Field(1, gt=0, description="micro-batches per optimizer step")
+    ramp_steps: int = Field(0, ge=0, description="batch-size ramp-up: grad_accum grows linearly from "
+                                                 "ramp_start_accum to grad_accum over these steps (0: none)")
+    ramp_start_accum: int = Field(1, gt=0, description="micro-batches per step at step 1 of a ramp-up")
+    document_masking: bool = Field(False, description="attention stays within each packed document (flex attention "
+                                                      "on CUDA, a dense mask elsewhere); off: GPT-style packing")
+    skip_batches: list[tuple[int, int]] = Field([], description="global batches [start, stop) drawn and not trained "
+                                                              "on (0-based; what a spike rollback adds)")
     seed: int = 0
     workers: int = Field(0, ge=0, description="packing processes; 0 = one per CPU")
 
@@ -60,7 +85,21 @@ class DataConfig(_Section):
             raise ValueError("caps are shares in (0, 1]")
         if self.inputs and not self.tokenizer:
             raise ValueError("'inputs' need a 'tokenizer' to be packed with")
+        if any(not 0 <= a < b for a, b in self.skip_batches):
+            raise ValueError("skip_batches are [start, stop) ranges with 0 <= start < stop")
+        if self.ramp_start_accum > self.grad_accum:
+            raise ValueError(f"ramp_start_accum {self.ramp_start_accum} exceeds grad_accum {self.grad_accum}")
+        starts = [s.start for s in self.stages]
+        if starts != sorted(set(starts)):
+            raise ValueError(f"stages start at increasing steps, not {starts}")
         return self
+
+    def accum_at(self, step: int) -> int:
+        """Micro-batches of optimizer step ``step`` (1-based): ``grad_accum``, or the ramp-up's value."""
+        if step > self.ramp_steps:
+            return self.grad_accum
+        span = self.grad_accum - self.ramp_start_accum + 1
+        return min(self.grad_accum, self.ramp_start_accum + (step - 1) * span // self.ramp_steps)
 
 
 class OptimConfig(_Section):
@@ -69,6 +108,7 @@ class OptimConfig(_Section):
     eps: float = Field(1e-8, gt=0)
     weight_decay: float = Field(0.1, ge=0, description="applied to matrices only (not norms)")
     grad_clip: float = Field(1.0, ge=0, description="max global grad norm; 0 = no clipping")
+    z_loss: float = Field(0.0, ge=0, description="weight of the z-loss, mean squared log-partition (PaLM: 1e-4)")
 
 
 class ScheduleConfig(_Section):
@@ -102,6 +142,12 @@ class LogConfig(_Section):
     every: int = Field(10, gt=0, description="console/TensorBoard/metrics.jsonl every N steps")
     spike_factor: float = Field(2.0, gt=1, description="a loss above factor x rolling mean is a spike")
     spike_window: int = Field(50, gt=1, description="steps in the rolling mean")
+    grad_spike_factor: float = Field(5.0, gt=1, description="a grad norm above factor x rolling mean is a spike")
+    spike_rollback: bool = Field(False, description="on a loss spike or a non-finite loss: back to the checkpoint "
+                                                    "before it, skipping the batches since (PaLM)")
+    max_rollbacks: int = Field(3, ge=0, description="rollbacks a run may make before it stops")
+    hang_timeout: float = Field(1800.0, ge=0, description="seconds without a finished step before the process "
+                                                          "prints every thread's stack and exits (0: off)")
     progress: bool = True
 
 
@@ -113,6 +159,8 @@ class RunConfig(_Section):
     distributed: Literal["ddp", "fsdp"] = "ddp"
     peak_flops: float | None = Field(None, gt=0, description="per-device peak FLOP/s for MFU; default by GPU")
     seed: int = Field(0, description="model initialisation")
+    init_from: str | None = Field(None, description="a Hugging Face LLaMA checkpoint folder (config.json, "
+                                                    "safetensors) to continue pretraining from")
 
 
 class TrainConfig(_Section):
@@ -125,9 +173,10 @@ class TrainConfig(_Section):
     log: LogConfig = LogConfig()
     run: RunConfig
 
-    def tokens_per_step(self, world: int) -> int:
-        """Training tokens of one optimizer step on ``world`` data-parallel processes."""
-        return self.data.seq_len * self.data.micro_batch * self.data.grad_accum * world
+    def tokens_per_step(self, world: int, step: int | None = None) -> int:
+        """Training tokens of optimizer step ``step`` (default: after any ramp-up) on ``world`` processes."""
+        accum = self.data.grad_accum if step is None else self.data.accum_at(step)
+        return self.data.seq_len * self.data.micro_batch * accum * world
 
     @model_validator(mode="after")
     def _fits(self) -> "TrainConfig":

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from trainer.model import IGNORE_INDEX
-from trainer.pack import COMPLETE, INDEX, PackError
+from trainer.pack import COMPLETE, INDEX, VERSION, PackError
 
 
 class TokenStream:
@@ -62,7 +62,10 @@ class TokenData:
         if not (self.root / COMPLETE).exists():
             raise PackError(f"{root}: not a complete token folder (run python -m trainer.pack first)")
         self.index = json.loads((self.root / INDEX).read_text())
-        self.pad_id = self.index["special_ids"]["<|pad|>"]
+        if self.index.get("version") != VERSION:
+            raise PackError(f"{root}: packed by an older trainer (index version {self.index.get('version')}); "
+                            "pack it again (python -m trainer.pack ... --overwrite)")
+        self.pad_id, self.eos_id = self.index["special_ids"]["pad"], self.index["special_ids"]["eos"]
 
     @property
     def channels(self) -> list[str]:

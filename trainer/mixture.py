@@ -1,14 +1,15 @@
 """The mixture: each training sequence comes from a channel drawn with the configured probabilities.
 
 Probabilities are the weights (or channel sizes when none are given), normalised, with caps applied: a capped
-channel gets at most its cap and the excess goes to the others in proportion. Channels are interleaved by a
-stratified schedule, not by independent draws: channel ``c``'s ``j``-th pick is due at ``(j + phase_c) / p_c``
-(a seeded phase in [0, 1)) and each pick takes the channel due first, so after ``n`` picks every channel has
-``p_c * n`` of them within one. Independent draws would scatter a small channel's count by about its square root:
-in a one-epoch budget its sequences would be read up to twice while others are never read. Within a channel,
-sequences are read in a seeded random order, epoch after epoch, so a small channel with a large weight is upsampled
-by repetition and every sequence is seen once per epoch. Pick ``k`` depends only on the seed and ``k``, so the
-sampler is deterministic, and its state (the pick position and per-channel counts) resumes it exactly.
+channel gets at most its cap and the excess goes to the others in proportion. A run may change them at given steps
+(stages: e.g. an annealing mixture for the last steps). Channels are interleaved by a stratified schedule, not by
+independent draws: channel ``c``'s ``j``-th pick is due at ``(j + phase_c) / p_c`` (a seeded phase in [0, 1)), and
+every global batch holds the picks due, ``floor`` or ``ceil`` of ``p_c`` times its size. Independent draws would
+scatter a small channel's count by about its square root: in a one-epoch budget its sequences would be read up to
+twice while others are never read, and some batches would hold none of it. Within a channel, sequences are read in
+a seeded random order, epoch after epoch, so a small channel with a large weight is upsampled by repetition and
+every sequence is seen once per epoch. The batches depend only on the seed and the batch sizes, so the sampler is
+deterministic, and its state (position, per-channel counts, stage) resumes it exactly.
 """
 
 from __future__ import annotations
@@ -49,16 +50,28 @@ def mixture_probs(sizes: dict[str, int], weights: dict[str, float] | None,
 
 
 class MixtureSampler:
-    """Deterministic, resumable stream of (channel, sequence index) picks."""
+    """Deterministic, resumable stream of global batches of (channel, sequence index) picks, in stages.
 
-    def __init__(self, sizes: dict[str, int], probs: dict[str, float], seed: int) -> None:
-        self.channels = sorted(probs)
+    ``stages`` are ``(first step, probabilities)`` from step 1 on (``[(1, probs)]`` for one mixture); a batch for a
+    step takes the probabilities of the last stage begun by then. Each batch holds ``floor`` or ``ceil`` of
+    ``p_c * n`` picks of channel ``c`` (a small channel gets its share in every global batch) and, counted from the
+    stage's start, every channel stays within about one pick of ``p_c`` times the picks so far: the quota is what
+    the seeded stratified schedule owes it, clipped to that range, the total mended on the channels furthest behind
+    (or ahead). Within a batch the picks are interleaved by due time, so every micro-batch and rank gets a mix.
+    Each channel is read in a seeded order epoch after epoch; its position carries across stages."""
+
+    def __init__(self, sizes: dict[str, int], stages: list[tuple[int, dict[str, float]]], seed: int) -> None:
+        self.channels = sorted({c for _, probs in stages for c in probs})
         self.sizes = [sizes[c] for c in self.channels]
-        self.p = np.array([probs[c] for c in self.channels])
-        self.p /= self.p.sum()
+        self.starts = [start for start, _ in stages]
+        self.probs = [np.array([probs.get(c, 0.0) for c in self.channels]) for _, probs in stages]
+        for p in self.probs:
+            p /= p.sum()
         self.seed = seed
         self.position = 0
         self.counts = [0] * len(self.channels)
+        self.stage = 0
+        self.stage_counts = np.zeros(len(self.channels), np.int64)  # picks per channel since the stage began
         self._phase = np.random.default_rng([self.seed, 0]).random(len(self.channels))
         self._perms: dict[tuple[int, int], np.ndarray] = {}
 
@@ -69,17 +82,38 @@ class MixtureSampler:
             self._perms[key] = np.random.default_rng([self.seed, 1 + ch, epoch]).permutation(self.sizes[ch])
         return self._perms[key]
 
-    def take(self, n: int) -> list[tuple[str, int]]:
-        """The next ``n`` picks."""
-        due = (np.asarray(self.counts, dtype=float) + self._phase) / self.p  # when each channel's next pick is due
+    def stage_at(self, step: int) -> int:
+        """The stage a batch for optimizer step ``step`` (1-based) draws from."""
+        return int(np.searchsorted(self.starts, step, side="right")) - 1
+
+    def _quotas(self, p: np.ndarray, n: int) -> np.ndarray:
+        """Picks per channel in the next batch of ``n`` (see the class docstring)."""
+        after = self.stage_counts.sum() + n
+        lo, hi = np.floor(p * n), np.ceil(p * n)
+        q = np.clip(np.floor(p * after + self._phase) - self.stage_counts, lo, hi)
+        behind = p * after - (self.stage_counts + q)
+        while q.sum() != n:
+            grow = q.sum() < n
+            room = q < hi if grow else q > lo
+            ch = int(np.argmax(np.where(room, behind, -np.inf)) if grow else np.argmin(np.where(room, behind, np.inf)))
+            q[ch] += 1 if grow else -1
+            behind[ch] -= 1 if grow else -1
+        return q.astype(np.int64)
+
+    def take(self, n: int, step: int = 1) -> list[tuple[str, int]]:
+        """The global batch of ``n`` picks for optimizer step ``step``."""
+        stage = self.stage_at(step)
+        if stage != self.stage:
+            self.stage, self.stage_counts = stage, np.zeros(len(self.channels), np.int64)
+        q = self._quotas(self.probs[stage], n)
+        due = sorted(((j + self._phase[ch]) / q[ch], ch) for ch in map(int, np.flatnonzero(q)) for j in range(q[ch]))
         out = []
-        for _ in range(n):
-            ch = int(np.argmin(due))
+        for _, ch in due:
             c = self.counts[ch]
             out.append((self.channels[ch], int(self._perm(ch, c // self.sizes[ch])[c % self.sizes[ch]])))
             self.counts[ch] += 1
-            due[ch] = (c + 1 + self._phase[ch]) / self.p[ch]
-            self.position += 1
+        self.stage_counts += q
+        self.position += n
         return out
 
     def epochs(self) -> dict[str, float]:
@@ -87,9 +121,11 @@ class MixtureSampler:
         return {c: n / s for c, n, s in zip(self.channels, self.counts, self.sizes, strict=True)}
 
     def state_dict(self) -> dict:
-        return {"position": self.position, "counts": list(self.counts), "channels": list(self.channels)}
+        return {"position": self.position, "counts": list(self.counts), "channels": list(self.channels),
+                "stage": self.stage, "stage_counts": self.stage_counts.tolist()}
 
     def load_state_dict(self, state: dict) -> None:
         if state["channels"] != self.channels:
             raise MixtureError(f"checkpoint mixes channels {state['channels']}, this run {self.channels}")
         self.position, self.counts = int(state["position"]), [int(c) for c in state["counts"]]
+        self.stage, self.stage_counts = int(state["stage"]), np.array(state["stage_counts"], np.int64)

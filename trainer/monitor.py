@@ -1,8 +1,11 @@
-"""What a run reports: loss-spike detection, and metrics to TensorBoard, ``metrics.jsonl`` and the console."""
+"""What a run reports and watches: spike detection (loss, grad norm), a hang watchdog, and metrics to TensorBoard,
+``metrics.jsonl`` and the console."""
 
 from __future__ import annotations
 
+import faulthandler
 import json
+import sys
 import warnings
 from collections import deque
 from pathlib import Path
@@ -37,6 +40,24 @@ class SpikeDetector:
         self.spikes = list(state["spikes"])
 
 
+class Watchdog:
+    """Prints every thread's stack and exits the process (status 1) when no step finishes within ``timeout``
+    seconds: a hung collective or data read then ends the job with a traceback instead of holding the GPUs.
+    ``faulthandler`` runs the timer in C, so it fires even while Python is blocked in a CUDA or NCCL call."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+
+    def arm(self) -> None:
+        """(Re)start the countdown; call after every step."""
+        if self.timeout:
+            faulthandler.dump_traceback_later(self.timeout, exit=True, file=sys.stderr)
+
+    def disarm(self) -> None:
+        if self.timeout:
+            faulthandler.cancel_dump_traceback_later()
+
+
 class Monitor:
     """Writes metrics on the main process only: TensorBoard scalars, one JSON line per record, a progress bar."""
 
@@ -52,6 +73,19 @@ class Monitor:
             self._truncate(start)
             self.writer = SummaryWriter(str(out / "tensorboard"), purge_step=start or None)
             self.bar = tqdm(total=total, initial=start, disable=not progress, desc="train", dynamic_ncols=True)
+
+    def rewind(self, step: int) -> None:
+        """Forget what was recorded after ``step`` (a rollback): metrics lines, TensorBoard events, progress."""
+        if not self.main or self.writer is None or self.bar is None:
+            return
+        self._truncate(step)
+        log_dir = self.writer.log_dir
+        self.writer.close()
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.writer = SummaryWriter(log_dir, purge_step=step)
+        self.bar.n = step
+        self.bar.refresh()
 
     def _truncate(self, start: int) -> None:
         """On resume, forget records an interrupted run wrote after its last checkpoint (fresh run: all)."""
@@ -72,14 +106,14 @@ class Monitor:
         if console:
             tqdm.write(console)
 
-    def advance(self, loss: float) -> None:
+    def advance(self, steps: int, loss: float) -> None:
         if self.bar is not None:
-            self.bar.update(1)
+            self.bar.update(steps)
             self.bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
 
-    def spike(self, step: int, loss: float, mean: float) -> None:
+    def spike(self, what: str, step: int, value: float, mean: float) -> None:
         if self.main:
-            warnings.warn(f"loss spike at step {step}: {loss:.4f} > rolling mean {mean:.4f}", stacklevel=2)
+            warnings.warn(f"{what} spike at step {step}: {value:.4f} > rolling mean {mean:.4f}", stacklevel=2)
 
     def close(self) -> None:
         for handle in (self.bar, self.writer):  # both exist on the main process only

@@ -34,9 +34,12 @@ import numpy as np
 
 from trainer.channel import CHANNEL, parse, read_channels
 from trainer.inputs import InputError, read_columns, resolve, stable_hash
+from trainer.tokenizer import SpecialTokens
 
 INDEX, COMPLETE = "index.json", "_COMPLETE"
 SPLITS = ("train", "heldout")
+DEFAULT_SPECIALS = SpecialTokens()
+VERSION = 2  # 2: special_ids by role (eos, pad, bos), the tokenizer's names in special_tokens
 
 
 class PackError(ValueError):
@@ -77,13 +80,12 @@ def _worker_init(single_thread: bool) -> None:
 
 
 def pack_shard(path: Path, shard: int, tokenizer_path: str, channel: str, heldout: dict[str, set[str]],
-               out: Path, exclude: frozenset[str] = frozenset()) -> dict:
-    """Tokenize one parquet file into per-(split, channel) streams, leaving out the ``exclude`` ids; return
-    documents and tokens per stream and the number of rows excluded."""
-    from trainer.tokenizer import EOS, load
+               out: Path, eos: int, exclude: frozenset[str] = frozenset()) -> dict:
+    """Tokenize one parquet file into per-(split, channel) streams, the ``eos`` id after every document, leaving out
+    the ``exclude`` ids; return documents and tokens per stream and the number of rows excluded."""
+    from trainer.tokenizer import load
 
     tok = load(tokenizer_path)
-    eos = tok.token_to_id(EOS)
     dtype = np.uint16 if tok.get_vocab_size() <= 1 << 16 else np.uint32
     streams: dict[tuple[str, str], list[np.ndarray]] = {}
     rows = excluded = 0
@@ -108,12 +110,13 @@ def pack_shard(path: Path, shard: int, tokenizer_path: str, channel: str, heldou
     return stats
 
 
-def fingerprint(files: list[Path], tokenizer_path: str, channel: str, heldout_docs: int,
+def fingerprint(files: list[Path], tokenizer_path: str, channel: str, heldout_docs: int, specials: SpecialTokens,
                 exclude: frozenset[str] = frozenset()) -> dict:
     """What a packing depends on; a complete folder with another fingerprint is a different data version."""
     tok_sha = hashlib.sha256(Path(tokenizer_path).read_bytes()).hexdigest()
     fp = {"inputs": [[str(p), p.stat().st_size] for p in files], "tokenizer_sha256": tok_sha,
-          "channel": channel, "heldout_docs": heldout_docs}
+          "channel": channel, "heldout_docs": heldout_docs,
+          "special_tokens": [specials.eos, specials.pad, specials.bos]}
     if exclude:
         fp["exclude_sha256"] = hashlib.sha256("\n".join(sorted(exclude)).encode("utf-8")).hexdigest()
     return fp
@@ -125,20 +128,23 @@ def read_ids(inputs: list[str]) -> frozenset[str]:
 
 
 def pack(inputs: list[str], tokenizer_path: str, out: str | Path, *, channel: str = "source",
-         heldout_docs: int = 200, workers: int = 0, overwrite: bool = False, exclude: Sequence[str] = ()) -> dict:
+         heldout_docs: int = 200, workers: int = 0, overwrite: bool = False, exclude: Sequence[str] = (),
+         specials: SpecialTokens = DEFAULT_SPECIALS) -> dict:
     """Pack the inputs into ``out`` (reusing a complete folder packed from the same inputs); return the index.
-    Documents whose ids appear in the ``exclude`` inputs are left out (counted as ``excluded``)."""
-    from trainer.tokenizer import BOS, EOS, PAD, load
+    Documents whose ids appear in the ``exclude`` inputs are left out (counted as ``excluded``); ``specials`` name
+    the tokenizer's end (written after every document), pad and begin tokens."""
+    from trainer.tokenizer import load
 
     out = Path(out)
     parse(channel)
     files = resolve(inputs)
     tok = load(tokenizer_path)
+    ids = specials.ids(tok, tokenizer_path)
     skip = read_ids(list(exclude)) if exclude else frozenset()
-    fp = fingerprint(files, tokenizer_path, channel, heldout_docs, skip)
+    fp = fingerprint(files, tokenizer_path, channel, heldout_docs, specials, skip)
     if (out / COMPLETE).exists() and not overwrite:
         index = json.loads((out / INDEX).read_text())
-        if index["fingerprint"] != fp:
+        if index.get("version") != VERSION or index["fingerprint"] != fp:
             raise PackError(f"{out} was packed from other inputs or another tokenizer; "
                             "choose a new folder or pass --overwrite")
         return index
@@ -146,7 +152,7 @@ def pack(inputs: list[str], tokenizer_path: str, out: str | Path, *, channel: st
         shutil.rmtree(out / name, ignore_errors=True) if (out / name).is_dir() else (out / name).unlink(True)
     out.mkdir(parents=True, exist_ok=True)
     heldout = pick_heldout(files, channel, heldout_docs, skip)
-    jobs = [(p, i, tokenizer_path, channel, heldout, out, skip) for i, p in enumerate(files)]
+    jobs = [(p, i, tokenizer_path, channel, heldout, out, ids["eos"], skip) for i, p in enumerate(files)]
     workers = min(workers or os.cpu_count() or 1, len(files))
     if workers > 1:
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_worker_init,
@@ -154,13 +160,14 @@ def pack(inputs: list[str], tokenizer_path: str, out: str | Path, *, channel: st
             results = list(pool.map(pack_shard, *zip(*jobs, strict=True)))
     else:
         results = [pack_shard(*job) for job in jobs]
-    index = _index(results, fp, tok.get_vocab_size(), {n: tok.token_to_id(n) for n in (BOS, EOS, PAD)})
+    index = _index(results, fp, tok.get_vocab_size(), ids, specials)
     (out / INDEX).write_text(json.dumps(index, indent=1, sort_keys=True) + "\n")
     (out / COMPLETE).write_text(json.dumps({"rows": index["rows"]}) + "\n")
     return index
 
 
-def _index(results: list[dict], fp: dict, vocab_size: int, specials: dict[str, int | None]) -> dict:
+def _index(results: list[dict], fp: dict, vocab_size: int, ids: dict[str, int],
+           specials: SpecialTokens) -> dict:
     channels: dict[str, dict] = {}
     for res in results:
         for s in res["streams"]:
@@ -174,7 +181,9 @@ def _index(results: list[dict], fp: dict, vocab_size: int, specials: dict[str, i
     docs = sum(c[s]["docs"] for c in channels.values() for s in SPLITS)
     if docs + excluded != rows:  # accounting: every input row is in exactly one split, or excluded
         raise PackError(f"accounting failed: {rows} rows read, {docs} documents packed, {excluded} excluded")
-    return {"version": 1, "rows": rows, "excluded": excluded, "vocab_size": vocab_size, "special_ids": specials,
+    names = {role: getattr(specials, role) for role in ids}
+    return {"version": VERSION, "rows": rows, "excluded": excluded, "vocab_size": vocab_size, "special_ids": ids,
+            "special_tokens": names,
             "dtype": "uint16" if vocab_size <= 1 << 16 else "uint32", "channels": channels, "fingerprint": fp}
 
 
@@ -199,10 +208,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=0, help="processes (default: one per CPU)")
     p.add_argument("--overwrite", action="store_true", help="repack a complete folder")
     p.add_argument("--exclude", nargs="+", default=[], help="parquet inputs whose document ids are left out")
+    p.add_argument("--eos-token", default=SpecialTokens.eos,
+                   help="the tokenizer's end-of-document token (a Llama-3 tokenizer.json: <|end_of_text|>)")
+    p.add_argument("--pad-token", default=SpecialTokens.pad, help="its padding token ('' for none: the end token)")
+    p.add_argument("--bos-token", default=SpecialTokens.bos, help="its begin token ('' for none)")
     args = p.parse_args(argv)
     try:
         index = pack(args.inputs, args.tokenizer, args.out, channel=args.channel, heldout_docs=args.heldout_docs,
-                     workers=args.workers, overwrite=args.overwrite, exclude=args.exclude)
+                     workers=args.workers, overwrite=args.overwrite, exclude=args.exclude,
+                     specials=SpecialTokens(args.eos_token, args.pad_token or None, args.bos_token or None))
     except (InputError, PackError, OSError) as err:
         return error(err)
     for name, c in sorted(index["channels"].items()):

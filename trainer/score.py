@@ -138,11 +138,8 @@ def document_nats(model: torch.nn.Module, docs: list[np.ndarray], seq_len: int, 
 
 
 def score_batch(model: torch.nn.Module, tok, ids: list[str], texts: list[str], seq_len: int, batch_size: int,
-                device: torch.device) -> pa.Table:
-    """The scores of one batch of documents."""
-    from trainer.tokenizer import EOS, PAD
-
-    eos, pad = tok.token_to_id(EOS), tok.token_to_id(PAD)
+                device: torch.device, eos: int, pad: int) -> pa.Table:
+    """The scores of one batch of documents (``eos``, ``pad``: the tokenizer's ids)."""
     encoded = tok.encode_batch(texts, add_special_tokens=False)
     docs = [np.array([eos, *e.ids, eos], np.int64) for e in encoded]
     nats = document_nats(model, docs, seq_len, batch_size, device, pad)
@@ -164,6 +161,7 @@ def score(run: str | Path, inputs: list[str], out: str | Path, *, tokenizer: str
         raise ScoreError(f"{run}: the run names no tokenizer (data.tokenizer); pass --tokenizer")
     try:
         tok = load(tok_path)
+        specials = cfg.data.special_tokens.ids(tok, tok_path)
     except InputError as err:
         raise ScoreError(str(err)) from err
     if tok.get_vocab_size() > cfg.model.vocab_size:
@@ -175,7 +173,8 @@ def score(run: str | Path, inputs: list[str], out: str | Path, *, tokenizer: str
     rows = 0
     with pq.ParquetWriter(str(out), SCHEMA) as writer:
         for ids, texts in read_documents(inputs):
-            writer.write_table(score_batch(model, tok, ids, texts, cfg.data.seq_len, size, dev))
+            writer.write_table(score_batch(model, tok, ids, texts, cfg.data.seq_len, size, dev, specials["eos"],
+                                           specials["pad"]))
             rows += len(ids)
     return {"documents": rows, "checkpoint": str(ckpt), "device": str(dev), "out": str(out)}
 

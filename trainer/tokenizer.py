@@ -14,6 +14,7 @@ import argparse
 import heapq
 import sys
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -22,6 +23,35 @@ from trainer.inputs import InputError, read_columns, resolve, stable_hash
 
 BOS, EOS, PAD = "<|bos|>", "<|eos|>", "<|pad|>"
 SPECIALS = [BOS, EOS, PAD]
+
+
+@dataclass(frozen=True)
+class SpecialTokens:
+    """The names of the special tokens packing and training use, as a tokenizer spells them: this module's
+    tokenizers say ``<|eos|>``, a Llama-3 ``tokenizer.json`` ``<|end_of_text|>`` and has no pad token. Without a pad
+    token, padding uses the end token (padded positions are never targets)."""
+
+    __pydantic_config__ = {"extra": "forbid"}  # read by pydantic when the training config validates this section
+    eos: str = EOS
+    pad: str | None = PAD
+    bos: str | None = BOS
+
+    def ids(self, tok: Tokenizer, path: str | Path) -> dict[str, int]:
+        """Role (``eos``, ``pad``, ``bos`` when named) -> id in ``tok``; a named token the tokenizer lacks is an
+        ``InputError``."""
+        out: dict[str, int] = {}
+        for role in ("eos", "pad", "bos"):
+            name = getattr(self, role)
+            if name is None:
+                continue
+            found = tok.token_to_id(name)
+            if found is None:
+                named = sorted(t.content for t in tok.get_added_tokens_decoder().values() if t.special)
+                raise InputError(f"{path}: no token {name!r} (the {role} token); its special tokens: "
+                                 f"{', '.join(named) or 'none'} (set data.special_tokens.{role})")
+            out[role] = found
+        out.setdefault("pad", out["eos"])
+        return out
 
 
 def build(texts: Iterable[str], vocab_size: int, min_frequency: int = 2) -> Tokenizer:

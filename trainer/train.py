@@ -4,41 +4,52 @@
     python -m trainer.train --config trainer/configs/tiny.yaml --set run.steps=50   # one process
 
 Every rank draws the same global batch from the mixture sampler and takes its own rows, so the data order does
-not depend on the number of GPUs. Checkpoints (``out/checkpoints/step_N``) hold the model, the optimizer, every
-rank's RNG states and the run state (step, sampler position, spike history); resuming continues the same run.
+not depend on the number of GPUs; batches are read ahead on a thread (``trainer.loader``) and the loop waits for
+the device only at log lines, evaluations and checkpoints (``trainer.window``). Checkpoints
+(``out/checkpoints/step_N``) hold the model, the optimizer, every rank's RNG states and the run state (step,
+sampler position, spike history, skipped batches); resuming continues the same run. On a loss spike or a
+non-finite loss with ``log.spike_rollback``, the run goes back to the last checkpoint before it and skips the
+global batches drawn since, up to the spike (PaLM, Chowdhery et al. 2022); the rollback is recorded.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import os
 import shutil
 import sys
-import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from data_platform.yaml_lines import ConfigError
-from trainer import metrics as M
 from trainer.choice import run_choice
 from trainer.config import ScheduleConfig, TrainConfig, load_config
-from trainer.data import TokenData, TokenStream, batch
+from trainer.data import TokenData, TokenStream
 from trainer.flops import flops_per_token, mfu, peak_flops
+from trainer.heldout import byte_lengths, eval_streams, evaluate, record_choice, record_eval
+from trainer.loader import BatchPlan, Prefetcher
 from trainer.mixture import MixtureSampler, mixture_probs
-from trainer.model import IGNORE_INDEX, Transformer, count_params
-from trainer.monitor import Monitor, SpikeDetector
+from trainer.model import Transformer, count_params, document_mask
+from trainer.monitor import Monitor, SpikeDetector, Watchdog
 from trainer.step import make_accelerator, make_optimizer, optimizer_step
+from trainer.window import StepWindow, WindowRead
 
 if TYPE_CHECKING:
     from accelerate import Accelerator
 
 DONE = "checkpoint.done"
+
+
+class TrainingError(RuntimeError):
+    """The run cannot go on: a non-finite loss or grad norm with no rollback left."""
 
 
 @dataclass
@@ -47,17 +58,24 @@ class RunState:
 
     sampler: MixtureSampler
     spikes: SpikeDetector
+    grad_spikes: SpikeDetector
     step: int = 0
     tokens: int = 0
+    batches: int = 0  # global batches drawn, skipped ones included
+    skips: list[list[int]] = field(default_factory=list)  # [start, stop) batch ranges rollbacks skip
+    rollbacks: list[dict] = field(default_factory=list)
 
     def state_dict(self) -> dict:
-        return {"step": self.step, "tokens": self.tokens, "sampler": self.sampler.state_dict(),
-                "spikes": self.spikes.state_dict()}
+        return {"step": self.step, "tokens": self.tokens, "batches": self.batches, "sampler": self.sampler.state_dict(),
+                "spikes": self.spikes.state_dict(), "grad_spikes": self.grad_spikes.state_dict(),
+                "skips": self.skips, "rollbacks": self.rollbacks}
 
     def load_state_dict(self, state: dict) -> None:
-        self.step, self.tokens = int(state["step"]), int(state["tokens"])
+        self.step, self.tokens, self.batches = int(state["step"]), int(state["tokens"]), int(state["batches"])
         self.sampler.load_state_dict(state["sampler"])
         self.spikes.load_state_dict(state["spikes"])
+        self.grad_spikes.load_state_dict(state["grad_spikes"])
+        self.skips, self.rollbacks = [list(r) for r in state["skips"]], list(state["rollbacks"])
 
 
 @dataclass
@@ -74,6 +92,7 @@ class Run:
     monitor: Monitor
     ckpt_dir: Path
     byte_len: torch.Tensor | None = None
+    mask_fn: Any = None  # inputs -> attention mask, with data.document_masking
 
 
 def lr_at(step: int, total: int, base_lr: float, s: ScheduleConfig) -> float:
@@ -101,7 +120,7 @@ def _data(cfg: TrainConfig, accelerator: Accelerator) -> TokenData:
 
         assert d.tokenizer is not None  # the config requires one with inputs
         pack(d.inputs, d.tokenizer, d.tokens, channel=d.channel, heldout_docs=d.heldout_docs, workers=d.workers,
-             exclude=d.exclude)
+             exclude=d.exclude, specials=d.special_tokens)
     accelerator.wait_for_everyone()
     return TokenData(d.tokens)
 
@@ -129,64 +148,16 @@ def _save(accelerator: Accelerator, ckpt_dir: Path, step: int, keep: int) -> Pat
     return path
 
 
-@torch.no_grad()
-def evaluate(model: torch.nn.Module, streams: dict[str, TokenStream], cfg: TrainConfig,
-             accelerator: Accelerator, byte_len: torch.Tensor | None = None) -> dict:
-    """Held-out loss, perplexity, top-1/top-5 next-token accuracy and (with the tokenizer's ``byte_len`` table)
-    bits per byte, per channel and overall (token-weighted; bytes summed). Every rank runs the same number of
-    batches (padded with fully masked rows), which FSDP needs."""
-    model.eval()
-    rank, world, t = accelerator.process_index, accelerator.num_processes, cfg.data.seq_len
-    sums = torch.zeros(len(streams), M.N_SUMS, dtype=torch.float64, device=accelerator.device)
-    for k, (name, stream) in enumerate(sorted(streams.items())):
-        n = min(cfg.eval.max_sequences, stream.n_sequences(t))
-        mine = M.rank_share(n, rank, world)
-        for start in range(0, len(mine), cfg.eval.batch_size):
-            chunk = mine[start:start + cfg.eval.batch_size]
-            x, y = batch(streams, [(name, i if i is not None else 0) for i in chunk], t)
-            y[[i is None for i in chunk]] = IGNORE_INDEX
-            x, y = x.to(accelerator.device), y.to(accelerator.device)
-            sums[k] += M.batch_sums(model(x), y, byte_len)
-    sums = accelerator.reduce(sums, "sum")
-    model.train()
-    bpb = byte_len is not None
-    out = {name: M.summarize(sums[k].tolist(), bpb) for k, name in enumerate(sorted(streams))}
-    return {"overall": M.summarize(sums.sum(0).tolist(), bpb), "channels": out}
-
-
-def _byte_lengths(cfg: TrainConfig, data: TokenData, device: torch.device) -> torch.Tensor | None:
-    """The tokenizer's per-id UTF-8 byte lengths on ``device`` for bits per byte; None (with a warning) when
-    ``data.tokenizer`` names no file. A tokenizer other than the one the tokens were packed with is an error."""
-    path = cfg.data.tokenizer
-    if path is None or not Path(path).is_file():
-        warnings.warn(f"bits per byte not computed: data.tokenizer {path} is not a file", stacklevel=2)
-        return None
-    if M.tokenizer_sha256(path) != data.index["fingerprint"]["tokenizer_sha256"]:
-        raise ConfigError(f"data.tokenizer {path} is not the tokenizer {cfg.data.tokens} was packed with")
-    try:
-        lengths = M.token_byte_lengths(path)
-    except M.MetricsError as err:
-        raise ConfigError(str(err)) from err
-    table = torch.zeros(max(cfg.model.vocab_size, lengths.size), dtype=torch.int64)
-    table[: lengths.size] = torch.from_numpy(lengths)
-    return table.to(device)
-
-
-def _eval_streams(cfg: TrainConfig, data: TokenData) -> dict[str, TokenStream]:
-    """The held-out split of the training data, or every document of ``eval.tokens`` (same tokenizer)."""
-    if cfg.eval.tokens is None:
-        return data.streams("heldout")
-    common = TokenData(cfg.eval.tokens)
-    if common.index["fingerprint"]["tokenizer_sha256"] != data.index["fingerprint"]["tokenizer_sha256"]:
-        raise ConfigError(f"eval.tokens {cfg.eval.tokens} was packed with another tokenizer than data.tokens")
-    return common.streams("all")
-
-
 def _model_and_optimizer(cfg: TrainConfig, accelerator: Accelerator) -> tuple[torch.nn.Module,
                                                                             torch.optim.Optimizer, int]:
-    """The seeded model (compiled when asked) and its AdamW, both prepared by Accelerate; the parameter count."""
+    """The seeded model (from ``run.init_from``'s weights when given; compiled when asked) and its AdamW, both
+    prepared by Accelerate; the parameter count."""
     torch.manual_seed(cfg.run.seed)  # the initial weights depend on the seed only, not on what ran before
     model = Transformer(cfg.model)
+    if cfg.run.init_from:
+        from trainer.hf_checkpoint import load_into
+
+        load_into(model, cfg.run.init_from)
     n_params = count_params(model)  # before compile and prepare, which wrap the module
     if cfg.run.compile:
         model.compile()  # in place: checkpoints keep plain parameter names
@@ -195,6 +166,18 @@ def _model_and_optimizer(cfg: TrainConfig, accelerator: Accelerator) -> tuple[to
                                device=accelerator.device)
     model, optimizer = accelerator.prepare(model, optimizer)
     return model, optimizer, n_params
+
+
+def _stages(cfg: TrainConfig, sizes: dict[str, int]) -> list[tuple[int, dict[str, float]]]:
+    """The mixture of every stage: ``data.weights``/``caps`` from step 1, then each of ``data.stages``."""
+    d = cfg.data
+    out = [(1, mixture_probs(sizes, d.weights, d.caps))]
+    for s in d.stages:
+        if s.start > cfg.run.steps:
+            warnings.warn(f"data.stages: a stage starts at step {s.start}, after the last step {cfg.run.steps}",
+                          stacklevel=2)
+        out.append((s.start, mixture_probs(sizes, s.weights, s.caps)))
+    return out
 
 
 def train(cfg: TrainConfig, stop_at: int | None = None, end_training: bool = True) -> dict:
@@ -206,11 +189,13 @@ def train(cfg: TrainConfig, stop_at: int | None = None, end_training: bool = Tru
     data = _data(cfg, accelerator)
     if data.vocab_size > cfg.model.vocab_size:
         raise ConfigError(f"the tokenizer has {data.vocab_size} tokens, model.vocab_size is {cfg.model.vocab_size}")
-    train_streams, heldout = data.streams("train"), _eval_streams(cfg, data)
+    train_streams, heldout = data.streams("train"), eval_streams(cfg, data)
     sizes = {c: s.n_sequences(cfg.data.seq_len) for c, s in train_streams.items()}
-    probs = mixture_probs(sizes, cfg.data.weights, cfg.data.caps)
-    state = RunState(MixtureSampler(sizes, probs, cfg.data.seed),
-                     SpikeDetector(cfg.log.spike_factor, cfg.log.spike_window))
+    stages = _stages(cfg, sizes)
+    probs = stages[0][1]
+    state = RunState(MixtureSampler(sizes, stages, cfg.data.seed),
+                     SpikeDetector(cfg.log.spike_factor, cfg.log.spike_window),
+                     SpikeDetector(cfg.log.grad_spike_factor, cfg.log.spike_window))
     model, optimizer, n_params = _model_and_optimizer(cfg, accelerator)
     accelerator.register_for_checkpointing(state)  # save_state/load_state then carry step, sampler and spikes
     ckpt_dir = out / "checkpoints"
@@ -218,25 +203,29 @@ def train(cfg: TrainConfig, stop_at: int | None = None, end_training: bool = Tru
     if resume is not None:
         accelerator.load_state(str(resume))
     if accelerator.is_main_process:
-        _warn_repeats(probs, sizes, cfg, world)
+        _warn_repeats(stages, sizes, cfg, world)
     monitor = Monitor(out, total=cfg.run.steps, start=state.step, main=accelerator.is_main_process,
                       progress=cfg.log.progress)
     if accelerator.is_main_process:
         (out / "config.json").write_text(cfg.model_dump_json(indent=1) + "\n")
         monitor.record("run", state.step, {"params": n_params, "world_size": world,
                                            **{f"p_{c}": p for c, p in probs.items()}})
+    mask_fn = partial(document_mask, eos=data.eos_id, flex=accelerator.device.type == "cuda") \
+        if cfg.data.document_masking else None
     run = Run(cfg=cfg, accelerator=accelerator, model=model, optimizer=optimizer, state=state,
               train_streams=train_streams, heldout=heldout, monitor=monitor, ckpt_dir=ckpt_dir,
-              byte_len=_byte_lengths(cfg, data, accelerator.device))
+              byte_len=byte_lengths(cfg, data, accelerator.device), mask_fn=mask_fn)
     last = _loop(run, stop_at)
     if last.pop("eval_step", None) != state.step:  # the final evaluation, unless the loop's last step made it
-        last["eval"] = evaluate(model, heldout, cfg, accelerator, run.byte_len)
-        _record_eval(monitor, state.step, last["eval"])
-    last["eval"]["choice"] = run_choice(model, heldout, data.index["special_ids"]["<|eos|>"], cfg.eval, accelerator)
-    _record_choice(monitor, state.step, last["eval"]["choice"])
+        last["eval"] = evaluate(model, heldout, cfg, accelerator, run.byte_len, mask_fn)
+        record_eval(monitor, state.step, last["eval"])
+    last["eval"]["choice"] = run_choice(model, heldout, data.eos_id, cfg.eval, accelerator)
+    record_choice(monitor, state.step, last["eval"]["choice"])
     result = {"step": state.step, "tokens": state.tokens, "params": n_params, **last,
-              "spikes": state.spikes.spikes, "mixture": probs, "epochs": state.sampler.epochs(),
-              "out": str(out), "metrics": str(monitor.metrics_path), "tensorboard": str(out / "tensorboard")}
+              "spikes": state.spikes.spikes, "grad_spikes": state.grad_spikes.spikes, "rollbacks": state.rollbacks,
+              "mixture": probs, "stages": [{"start": s, "mixture": p} for s, p in stages],
+              "epochs": state.sampler.epochs(), "out": str(out), "metrics": str(monitor.metrics_path),
+              "tensorboard": str(out / "tensorboard")}
     if accelerator.is_main_process:
         (out / "final.json").write_text(json.dumps(result, indent=1) + "\n")
     monitor.close()
@@ -245,89 +234,158 @@ def train(cfg: TrainConfig, stop_at: int | None = None, end_training: bool = Tru
     return result
 
 
-def _warn_repeats(probs: dict[str, float], sizes: dict[str, int], cfg: TrainConfig, world: int) -> None:
+def _warn_repeats(stages: list[tuple[int, dict[str, float]]], sizes: dict[str, int], cfg: TrainConfig,
+                  world: int) -> None:
     """Warn about channels the planned run would read more than ``data.max_epochs`` times."""
-    draws = cfg.run.steps * cfg.data.micro_batch * cfg.data.grad_accum * world
-    for c, p in probs.items():
-        epochs = p * draws / sizes[c]
+    ends = [s for s, _ in stages[1:]] + [cfg.run.steps + 1]
+    draws: dict[str, float] = {}
+    for (start, probs), stop in zip(stages, ends, strict=True):
+        seqs = sum(cfg.data.micro_batch * world * cfg.data.accum_at(step) for step in range(start, stop))
+        for c, p in probs.items():
+            draws[c] = draws.get(c, 0.0) + p * seqs
+    for c, n in draws.items():
+        epochs = n / sizes[c]
         if epochs > cfg.data.max_epochs:
             warnings.warn(f"channel {c} would be read {epochs:.1f} times (data.max_epochs {cfg.data.max_epochs}): "
                           "repeating data beyond ~4 epochs adds little (Muennighoff et al. 2023)", stacklevel=2)
 
 
-EVAL_METRICS = ("loss", "ppl", "bits_per_byte", "top1", "top5")
+def _prefetcher(run: Run, end: int) -> Prefetcher:
+    """Batches from the run's state on (a copy of its sampler runs ahead on the thread)."""
+    cfg, state = run.cfg, run.state
+    skip = tuple(tuple(r) for r in [*cfg.data.skip_batches, *state.skips])
+    plan = BatchPlan(cfg.data.seq_len, cfg.data.micro_batch, cfg.data.accum_at, skip,  # type: ignore[arg-type]
+                     run.accelerator.process_index, run.accelerator.num_processes)
+    return Prefetcher(run.train_streams, copy.deepcopy(state.sampler), plan, state.step, end, state.batches,
+                      pin=run.accelerator.device.type == "cuda")
 
 
-def _record_eval(monitor: Monitor, step: int, result: dict) -> None:
-    """One ``eval`` record: every metric overall (``loss``) and per channel (``loss/<channel>``)."""
-    overall = result["overall"]
-    values = {m: overall[m] for m in EVAL_METRICS if m in overall}
-    for c, r in result["channels"].items():
-        values.update({f"{m}/{c}": r[m] for m in EVAL_METRICS if m in r})
-    per = ", ".join(f"{c} {r['loss']:.3f}" for c, r in result["channels"].items())
-    bpb = overall.get("bits_per_byte")
-    monitor.record("eval", step, values, f"eval {step:>6} | loss {overall['loss']:.4f} | ppl {overall['ppl']:.2f} "
-                   + (f"| bpb {bpb:.4f} " if bpb is not None else "")
-                   + f"| top1 {overall['top1']:.3f} | top5 {overall['top5']:.3f} | {per}")
-
-
-def _record_choice(monitor: Monitor, step: int, choice: dict) -> None:
-    """One ``choice`` record: the multiple-choice accuracy next to its chance level."""
-    if choice["accuracy"] is None:
-        monitor.record("choice", step, {"items": 0}, "choice: no items (eval.choice_items is 0, or fewer than 4 "
-                                                     "held-out documents are long enough)")
-        return
-    monitor.record("choice", step, {k: choice[k] for k in ("accuracy", "chance", "stderr", "items", "correct")},
-                   f"choice {step:>6} | accuracy {choice['accuracy']:.3f} ± {choice['stderr']:.3f} over "
-                   f"{choice['items']} items (chance {choice['chance']:.2f})")
+def _due(every: int, step: int) -> bool:
+    return bool(every) and step % every == 0
 
 
 def _loop(run: Run, stop_at: int | None) -> dict:
-    """Optimizer steps from ``run.state.step`` to ``run.steps`` (or ``stop_at``): set the lr, step, log, evaluate
-    and checkpoint on schedule. Returns the last values logged (train loss, lr, grad norm, speed, eval, checkpoint)."""
-    cfg, accelerator, state, monitor = run.cfg, run.accelerator, run.state, run.monitor
-    t, world, rank = cfg.data.seq_len, accelerator.num_processes, accelerator.process_index
-    step_tokens = cfg.tokens_per_step(world)
-    flops_tok = flops_per_token(cfg.model, t)
-    peak = cfg.run.peak_flops or (peak_flops(torch.cuda.get_device_name()) if torch.cuda.is_available() else None)
+    """Optimizer steps from ``run.state.step`` to ``run.steps`` (or ``stop_at``): set the lr, step, and at log
+    lines, evaluations and checkpoints read the window (spikes, non-finite values, rollback), log, evaluate and
+    checkpoint. Returns the last values logged (train loss, lr, grad norm, speed, eval, checkpoint)."""
+    cfg, accelerator, state = run.cfg, run.accelerator, run.state
     end = min(cfg.run.steps, stop_at or cfg.run.steps)
+    window = StepWindow(state.sampler.channels, accelerator.device)
+    watchdog = Watchdog(cfg.log.hang_timeout)
+    loader = _prefetcher(run, end)
     last: dict = {}
-    first, timed_steps, timed_s = True, 0, 0.0  # the run's first step (compilation, warm-up) is not timed
-    while state.step < end:
-        started = time.perf_counter()
-        lr = lr_at(state.step, cfg.run.steps, cfg.optim.lr, cfg.schedule)
-        for group in run.optimizer.param_groups:
-            group["lr"] = lr
-        # Every rank draws the same global batch and keeps its own rows, so the data order ignores the world size;
-        # a generator, so each micro-batch is read only when optimizer_step needs it.
-        micro_batches = (batch(run.train_streams, state.sampler.take(cfg.data.micro_batch * world)[rank::world], t)
-                         for _ in range(cfg.data.grad_accum))
-        loss_val, norm = optimizer_step(accelerator, run.model, run.optimizer, micro_batches,
-                                        n_micro=cfg.data.grad_accum, grad_clip=cfg.optim.grad_clip)
-        state.step += 1
-        state.tokens += step_tokens
-        if not first:  # .item() above waited for the device, so this is the step's real time
-            timed_steps, timed_s = timed_steps + 1, timed_s + time.perf_counter() - started
-        first = False
-        if state.spikes.update(state.step, loss_val):
-            monitor.spike(state.step, loss_val, state.spikes.spikes[-1]["rolling_mean"])
-        monitor.advance(loss_val)
-        last.update(train_loss=loss_val, lr=lr)
-        if state.step % cfg.log.every == 0 or state.step == end:
-            tok_s = timed_steps * step_tokens / timed_s if timed_steps else None
-            timed_steps, timed_s = 0, 0.0  # tokens/s is over the steps since the last log line
-            util = mfu(tok_s, flops_tok, peak, world) if tok_s else None
-            last.update(grad_norm=norm, tokens_per_s=tok_s, mfu=util)
-            monitor.record("train", state.step, dict(last, tokens=state.tokens),
-                           f"step {state.step:>6} | loss {loss_val:.4f} | lr {lr:.2e} | grad {norm:.3f}"
-                           + (f" | {tok_s:,.0f} tok/s" if tok_s else "") + (f" | MFU {util:.1%}" if util else ""))
-        if cfg.eval.every and state.step % cfg.eval.every == 0:
-            last["eval"] = evaluate(run.model, run.heldout, cfg, accelerator, run.byte_len)
-            last["eval_step"] = state.step
-            _record_eval(monitor, state.step, last["eval"])
-        if (cfg.checkpoint.every and state.step % cfg.checkpoint.every == 0) or state.step == end:
-            last["checkpoint"] = str(_save(accelerator, run.ckpt_dir, state.step, cfg.checkpoint.keep))
+    first = True  # the run's first step (compilation, warm-up) is not timed
+    try:
+        while state.step < end:
+            item = loader.next()
+            lr = lr_at(item.step - 1, cfg.run.steps, cfg.optim.lr, cfg.schedule)
+            for group in run.optimizer.param_groups:
+                group["lr"] = lr
+            log = _due(cfg.log.every, item.step) or item.step == end
+            result = optimizer_step(accelerator, run.model, run.optimizer, item.micro, cfg.optim.grad_clip,
+                                    z_loss=cfg.optim.z_loss, channel_sums=window.sums, mask_fn=run.mask_fn,
+                                    with_layer_norms=log)
+            state.step, state.batches = item.step, item.batches
+            state.sampler.load_state_dict(item.sampler)
+            state.tokens += cfg.tokens_per_step(accelerator.num_processes, item.step)
+            window.add(item.step, item.batches, result, cfg.tokens_per_step(accelerator.num_processes, item.step))
+            if first:
+                result.loss.item()  # wait for compilation and the first step, then start the clock
+                window.restart_clock()
+                first = False
+            watchdog.arm()
+            evaluate_now = _due(cfg.eval.every, state.step)
+            checkpoint_now = _due(cfg.checkpoint.every, state.step) or state.step == end
+            if not (log or evaluate_now or checkpoint_now):
+                continue
+            read = window.read(accelerator)
+            last.update(lr=lr)
+            trouble = _check(run, read, last, log)
+            if trouble is not None and _rollback(run, trouble):
+                loader.close()
+                loader = _prefetcher(run, end)
+                window.restart_clock()
+                continue
+            if evaluate_now:
+                last["eval"] = evaluate(run.model, run.heldout, cfg, accelerator, run.byte_len, run.mask_fn)
+                last["eval_step"] = state.step
+                record_eval(run.monitor, state.step, last["eval"])
+            if checkpoint_now:
+                last["checkpoint"] = str(_save(accelerator, run.ckpt_dir, state.step, cfg.checkpoint.keep))
+            window.restart_clock()
+    finally:
+        watchdog.disarm()
+        loader.close()
     return last
+
+
+def _check(run: Run, read: WindowRead, last: dict, log: bool) -> dict | None:
+    """Spikes and non-finite values of the window's steps, then the train record; the first trouble (a loss spike
+    or a non-finite loss or grad norm) as ``{step, batches, kind, value}``, or None."""
+    state, monitor, trouble = run.state, run.monitor, None
+    for step, batches, loss, norm in zip(read.steps, read.batches, read.losses, read.grad_norms, strict=True):
+        if not (math.isfinite(loss) and math.isfinite(norm)):
+            trouble = trouble or {"step": step, "batches": batches, "kind": "non-finite", "value": loss}
+            continue
+        if state.spikes.update(step, loss):
+            monitor.spike("loss", step, loss, state.spikes.spikes[-1]["rolling_mean"])
+            trouble = trouble or {"step": step, "batches": batches, "kind": "loss spike", "value": loss}
+        if state.grad_spikes.update(step, norm):
+            monitor.spike("grad norm", step, norm, state.grad_spikes.spikes[-1]["rolling_mean"])
+    monitor.advance(len(read.steps), read.losses[-1])
+    if log:
+        _record_train(run, read, last)
+    return trouble
+
+
+def _record_train(run: Run, read: WindowRead, last: dict) -> None:
+    """The ``train`` record (token-weighted loss overall and per channel over the window, the last step's lr and
+    grad norm, speed) and the ``norms`` record (every layer group's gradient and parameter norm)."""
+    cfg, state, monitor = run.cfg, run.state, run.monitor
+    world = run.accelerator.num_processes
+    peak = cfg.run.peak_flops or (peak_flops(torch.cuda.get_device_name()) if torch.cuda.is_available() else None)
+    tok_s = read.tokens_per_s
+    util = mfu(tok_s, flops_per_token(cfg.model, cfg.data.seq_len), peak, world) if tok_s else None
+    last.update(train_loss=read.train_loss, grad_norm=read.grad_norms[-1], tokens_per_s=tok_s, mfu=util)
+    per_channel = {f"train_loss/{c}": v for c, v in read.channel_loss.items()}
+    monitor.record("train", state.step, dict(last, tokens=state.tokens, **per_channel),
+                   f"step {state.step:>6} | loss {read.train_loss:.4f} | lr {last['lr']:.2e} | "
+                   f"grad {read.grad_norms[-1]:.3f}" + (f" | {tok_s:,.0f} tok/s" if tok_s else "")
+                   + (f" | MFU {util:.1%}" if util else ""))
+    if read.layer_norms:
+        monitor.record("norms", state.step, {f"{kind}/{name}": v[k] for name, v in read.layer_norms.items()
+                                             for k, kind in enumerate(("grad_norm", "param_norm"))})
+
+
+def _rollback(run: Run, trouble: dict) -> bool:
+    """Back to the last checkpoint before ``trouble``'s step, skipping the global batches from there through it;
+    False (a warning, or an error for a non-finite value) when rollbacks are off, used up or have no checkpoint."""
+    cfg, state = run.cfg, run.state
+    before = [p for p in sorted(run.ckpt_dir.glob(f"step_*/{DONE}")) if _step_of(p.parent) < trouble["step"]]
+    why = ("log.spike_rollback is off" if not cfg.log.spike_rollback
+           else f"log.max_rollbacks {cfg.log.max_rollbacks} used" if len(state.rollbacks) >= cfg.log.max_rollbacks
+           else "no checkpoint before it" if not before else None)
+    if why is not None:
+        if trouble["kind"] == "non-finite":
+            raise TrainingError(f"non-finite loss or grad norm at step {trouble['step']} ({why}); the last "
+                                f"checkpoints are in {run.ckpt_dir}")
+        return False
+    skips, rollbacks, spikes = state.skips, state.rollbacks, state.spikes.spikes
+    run.accelerator.load_state(str(before[-1].parent))  # model, optimizer, RNG and the run state at that step
+    record = {"from_step": trouble["step"], "to_step": state.step, "kind": trouble["kind"], "value": trouble["value"],
+              "skip_batches": [state.batches, trouble["batches"]]}
+    state.skips, state.rollbacks = [*skips, record["skip_batches"]], [*rollbacks, record]
+    state.spikes.spikes = spikes
+    run.monitor.rewind(state.step)
+    run.monitor.record("rollback", state.step, {k: v for k, v in record.items() if k != "skip_batches"}
+                       | {"skip_from": state.batches, "skip_to": trouble["batches"]},
+                       f"rollback: {trouble['kind']} at step {trouble['step']} -> step {state.step}, skipping "
+                       f"global batches {state.batches}..{trouble['batches'] - 1}")
+    return True
+
+
+def _step_of(path: Path) -> int:
+    return int(path.name.removeprefix("step_"))
 
 
 EXAMPLES = """examples (dp-train is the same command as python -m trainer.train):
@@ -339,6 +397,7 @@ EXAMPLES = """examples (dp-train is the same command as python -m trainer.train)
 
 def main(argv: list[str] | None = None) -> int:
     from data_platform.cli import error
+    from trainer.hf_checkpoint import CheckpointError
     from trainer.inputs import InputError
     from trainer.mixture import MixtureError
     from trainer.pack import PackError
@@ -352,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         result = train(load_config(args.config, args.overrides), stop_at=args.stop_at)
-    except (ConfigError, InputError, MixtureError, PackError) as err:
+    except (ConfigError, InputError, MixtureError, PackError, CheckpointError, TrainingError) as err:
         return error(err)
     ev = result["eval"]["overall"]
     if int(os.environ.get("RANK", "0")) == 0:
