@@ -46,3 +46,37 @@ def raw_batch(docs: list[dict]):
     from data_platform.io import records as R
 
     return R.to_batch([R.row(d.pop("id"), **d) for d in [dict(x) for x in docs]])
+
+
+@pytest.fixture(scope="session")
+def trainer_corpus(tmp_path_factory):
+    """160 pages (8 languages, 4 sources) as visible text in 3 parquet shards, and a 300-token tokenizer."""
+    import lxml.html
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from trainer import tokenizer as T
+
+    root = tmp_path_factory.mktemp("corpus")
+    pages = pd.read_json(SAMPLE / "pages.jsonl.gz", lines=True)
+    pages["text"] = [lxml.html.fromstring(h.encode()).text_content()[:6000] for h in pages["html"]]
+    docs = pages[["id", "text", "source", "lang"]]
+    (root / "kept").mkdir()
+    for i in range(3):
+        part = docs.iloc[i::3].reset_index(drop=True)
+        pq.write_table(pa.Table.from_pandas(part, preserve_index=False), root / "kept" / f"part-{i}.parquet")
+    tok_path = root / "tokenizer.json"
+    T.build(docs["text"], vocab_size=300).save(str(tok_path))
+    return {"root": root, "docs": docs, "tokenizer": str(tok_path)}
+
+
+@pytest.fixture(scope="session")
+def trainer_tokens(trainer_corpus):
+    """The corpus packed by language (3 held-out documents per language)."""
+    from trainer.pack import pack
+
+    out = trainer_corpus["root"] / "tokens"
+    pack([str(trainer_corpus["root"] / "kept")], trainer_corpus["tokenizer"], out, channel="lang", heldout_docs=3,
+         workers=2)
+    return out

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import json
-
-import lxml.html
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from data_platform.yaml_lines import ConfigError
-from tests.conftest import REPO, SAMPLE
+from tests.trainer_helpers import TINY, config, curve, records
 from trainer import tokenizer as T
-from trainer.config import load_config
 from trainer.data import TokenData
 from trainer.model import IGNORE_INDEX
 from trainer.pack import PackError, pack
 from trainer.train import train
 
-TINY = REPO / "trainer" / "configs" / "tiny.yaml"
 TEXTS = ["Hello, world!  Two  spaces\tand a tab\n\nand 2024-05-17 12:30.", "数据清洗让模型更好。第3版",
          "日本語のテキストです。", "Привет, мир! Ёжик 42.", "Grüße aus Köln: Straße, Maß.", "مرحبا بالعالم",
          "emoji 🙂👍🏽 and <|eos|> text", "trailing space "]
@@ -30,26 +24,13 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    """160 pages (8 languages, 4 sources) as visible text in 3 parquet shards, and a 300-token tokenizer."""
-    root = tmp_path_factory.mktemp("corpus")
-    pages = pd.read_json(SAMPLE / "pages.jsonl.gz", lines=True)
-    pages["text"] = [lxml.html.fromstring(h.encode()).text_content()[:6000] for h in pages["html"]]
-    docs = pages[["id", "text", "source", "lang"]]
-    (root / "kept").mkdir()
-    for i in range(3):
-        part = docs.iloc[i::3].reset_index(drop=True)
-        pq.write_table(pa.Table.from_pandas(part, preserve_index=False), root / "kept" / f"part-{i}.parquet")
-    tok_path = root / "tokenizer.json"
-    T.build(docs["text"], vocab_size=300).save(str(tok_path))
-    return {"root": root, "docs": docs, "tokenizer": str(tok_path)}
+def corpus(trainer_corpus):
+    return trainer_corpus
 
 
 @pytest.fixture(scope="module")
-def tokens(corpus):
-    out = corpus["root"] / "tokens"
-    pack([str(corpus["root"] / "kept")], corpus["tokenizer"], out, channel="lang", heldout_docs=3, workers=2)
-    return out
+def tokens(trainer_tokens):
+    return trainer_tokens
 
 
 def test_tokenizer_round_trips_many_languages(corpus):
@@ -163,37 +144,23 @@ def test_a_channel_neither_column_nor_meta_key_is_a_one_line_error(corpus, tagge
 
 
 def test_config_takes_a_channel_spec_and_number_keys(tokens, tmp_path):
-    cfg = _config(tokens, tmp_path, "data.channel=lang+quality_bucket", "data.weights={19: 3, en+3: 1}")
+    cfg = config(tokens, tmp_path, "data.channel=lang+quality_bucket", "data.weights={19: 3, en+3: 1}")
     assert cfg.data.channel == "lang+quality_bucket" and cfg.data.weights == {"19": 3.0, "en+3": 1.0}
     with pytest.raises(ConfigError, match=r"data.channel: Value error, channel 'lang\+': a column name, or several"):
-        _config(tokens, tmp_path, "data.channel=lang+")
-
-
-def _config(tokens, out, *extra):
-    tokenizer = tokens.parent / "tokenizer.json"
-    return load_config(TINY, [f"data.tokens={tokens}", "data.inputs=[]", f"data.tokenizer={tokenizer}",
-                              f"run.out={out}", "run.steps=8",
-                              "log.every=1", "log.progress=false", "eval.every=4", "eval.max_sequences=4",
-                              "checkpoint.every=4", "data.micro_batch=4", "data.seq_len=32", *extra])
-
-
-def _curve(out, kind="train", key="train_loss"):
-    rows = [json.loads(ln) for ln in (out / "metrics.jsonl").read_text().splitlines()]
-    return [(r["step"], r[key]) for r in rows if r["kind"] == kind]
+        config(tokens, tmp_path, "data.channel=lang+")
 
 
 def _eval_keys(out):
-    rows = [json.loads(ln) for ln in (out / "metrics.jsonl").read_text().splitlines()]
-    return set().union(*(r for r in rows if r["kind"] == "eval"))
+    return set().union(*(r for r in records(out) if r["kind"] == "eval"))
 
 
 def test_resume_reproduces_the_uninterrupted_run(tokens, tmp_path):
-    full = train(_config(tokens, tmp_path / "full"))
-    train(_config(tokens, tmp_path / "cut"), stop_at=4)
-    assert [s for s, _ in _curve(tmp_path / "cut")] == [1, 2, 3, 4]
-    resumed = train(_config(tokens, tmp_path / "cut"))
-    assert _curve(tmp_path / "cut") == _curve(tmp_path / "full") and len(_curve(tmp_path / "full")) == 8
-    assert _curve(tmp_path / "cut", "eval", "loss") == _curve(tmp_path / "full", "eval", "loss")
+    full = train(config(tokens, tmp_path / "full"))
+    train(config(tokens, tmp_path / "cut"), stop_at=4)
+    assert [s for s, _ in curve(tmp_path / "cut")] == [1, 2, 3, 4]
+    resumed = train(config(tokens, tmp_path / "cut"))
+    assert curve(tmp_path / "cut") == curve(tmp_path / "full") and len(curve(tmp_path / "full")) == 8
+    assert curve(tmp_path / "cut", "eval", "loss") == curve(tmp_path / "full", "eval", "loss")
     assert resumed["eval"] == full["eval"] and resumed["step"] == 8
     assert set(full["eval"]["channels"]) == {"de", "en", "es", "fr", "it", "ja", "ru", "zh"}
     assert full["eval"]["overall"]["loss"] < np.log(300)
@@ -207,7 +174,7 @@ def test_resume_reproduces_the_uninterrupted_run(tokens, tmp_path):
 
 
 def test_weights_and_caps_reach_the_run(tokens, tmp_path):
-    result = train(_config(tokens, tmp_path / "mix", "run.steps=2", "eval.every=0",
+    result = train(config(tokens, tmp_path / "mix", "run.steps=2", "eval.every=0",
                            "data.weights={zh: 4, en: 4, ja: 2, de: 4}", "data.caps={de: 0.15}"))
     assert result["mixture"] == pytest.approx({"zh": 0.34, "en": 0.34, "ja": 0.17, "de": 0.15})
 

@@ -42,9 +42,14 @@ def read_config(folder: str | Path) -> dict:
     hf = json.loads(path.read_text(encoding="utf-8"))
     if hf.get("model_type") not in ("llama", None):
         raise CheckpointError(f"{path}: model_type {hf.get('model_type')!r}, not a LLaMA checkpoint")
-    unsupported = {"rope_scaling": None, "attention_bias": False, "mlp_bias": False}
+    rope = hf.get("rope_parameters") or {}  # transformers 5 keeps rope_theta and the RoPE type here
+    if "rope_theta" in rope:
+        hf["rope_theta"] = rope["rope_theta"]
+    unsupported = {"rope_scaling": None, "attention_bias": False, "mlp_bias": False, "hidden_act": "silu"}
+    if rope.get("rope_type", "default") != "default":
+        unsupported["rope_parameters"] = None
     for key, plain in unsupported.items():
-        if hf.get(key, plain) not in (plain,):
+        if hf.get(key, plain) != plain:
             raise CheckpointError(f"{path}: {key}={hf[key]!r} is not implemented by trainer.model")
     if hf.get("head_dim") not in (None, hf["hidden_size"] // hf["num_attention_heads"]):
         raise CheckpointError(f"{path}: head_dim {hf['head_dim']} differs from hidden_size / num_attention_heads")
@@ -121,12 +126,18 @@ def load_into(model: Transformer, folder: str | Path) -> None:
         raise CheckpointError(f"{folder}: missing {missing[:5]}, unexpected {unexpected[:5]}")
 
 
+EXAMPLES = """examples (dp-hf-checkpoint is the same command as python -m trainer.hf_checkpoint):
+  dp-hf-checkpoint model-section models/SmolLM2-135M > model.yaml   # then run.init_from: models/SmolLM2-135M
+"""
+
+
 def main(argv: list[str] | None = None) -> int:
     import yaml
 
     from data_platform.cli import error
 
-    p = argparse.ArgumentParser(prog="python -m trainer.hf_checkpoint", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m trainer.hf_checkpoint", description=__doc__.splitlines()[0],
+                                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("model-section", help="print the model: section matching a checkpoint").add_argument("folder")
     args = p.parse_args(argv)

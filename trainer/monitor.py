@@ -40,6 +40,14 @@ class SpikeDetector:
         self.spikes = list(state["spikes"])
 
 
+def _has_fileno(stream: object) -> bool:
+    try:
+        stream.fileno()  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError and a ValueError
+        return False
+    return True
+
+
 class Watchdog:
     """Prints every thread's stack and exits the process (status 1) when no step finishes within ``timeout``
     seconds: a hung collective or data read then ends the job with a traceback instead of holding the GPUs.
@@ -47,11 +55,16 @@ class Watchdog:
 
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
+        stream = sys.__stderr__  # the process's own stderr: faulthandler writes to a file descriptor
+        self.fd = stream.fileno() if stream is not None and _has_fileno(stream) else None
+        if timeout and self.fd is None:
+            warnings.warn("hang watchdog off: the process has no stderr file descriptor", stacklevel=2)
+            self.timeout = 0
 
     def arm(self) -> None:
         """(Re)start the countdown; call after every step."""
         if self.timeout:
-            faulthandler.dump_traceback_later(self.timeout, exit=True, file=sys.stderr)
+            faulthandler.dump_traceback_later(self.timeout, exit=True, file=self.fd)  # type: ignore[arg-type]
 
     def disarm(self) -> None:
         if self.timeout:

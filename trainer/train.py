@@ -348,6 +348,7 @@ def _record_train(run: Run, read: WindowRead, last: dict) -> None:
     util = mfu(tok_s, flops_per_token(cfg.model, cfg.data.seq_len), peak, world) if tok_s else None
     last.update(train_loss=read.train_loss, grad_norm=read.grad_norms[-1], tokens_per_s=tok_s, mfu=util)
     per_channel = {f"train_loss/{c}": v for c, v in read.channel_loss.items()}
+    per_channel.update({f"train_tokens/{c}": n for c, n in read.channel_tokens.items()})
     monitor.record("train", state.step, dict(last, tokens=state.tokens, **per_channel),
                    f"step {state.step:>6} | loss {read.train_loss:.4f} | lr {last['lr']:.2e} | "
                    f"grad {read.grad_norms[-1]:.3f}" + (f" | {tok_s:,.0f} tok/s" if tok_s else "")
@@ -372,8 +373,8 @@ def _rollback(run: Run, trouble: dict) -> bool:
         return False
     skips, rollbacks, spikes = state.skips, state.rollbacks, state.spikes.spikes
     run.accelerator.load_state(str(before[-1].parent))  # model, optimizer, RNG and the run state at that step
-    record = {"from_step": trouble["step"], "to_step": state.step, "kind": trouble["kind"], "value": trouble["value"],
-              "skip_batches": [state.batches, trouble["batches"]]}
+    record = {"from_step": trouble["step"], "to_step": state.step, "cause": trouble["kind"],
+              "value": trouble["value"], "skip_batches": [state.batches, trouble["batches"]]}
     state.skips, state.rollbacks = [*skips, record["skip_batches"]], [*rollbacks, record]
     state.spikes.spikes = spikes
     run.monitor.rewind(state.step)

@@ -30,6 +30,7 @@ class WindowRead:
     grad_norms: list[float]
     train_loss: float | None  # token-weighted over the window
     channel_loss: dict[str, float]
+    channel_tokens: dict[str, int]  # targets trained on per channel
     tokens_per_s: float | None
     layer_norms: dict[str, tuple[float, float]] | None
 
@@ -69,6 +70,7 @@ class StepWindow:
         out = WindowRead(list(self._steps), list(self._batches), losses, norms,
                          sum(s for s, _ in sums) / total if total else None,
                          {c: s / n for c, (s, n) in zip(self.channels, sums, strict=True) if n},
+                         {c: int(n) for c, (_, n) in zip(self.channels, sums, strict=True) if n},
                          self._timed_tokens / elapsed if self._timed_tokens and elapsed > 0 else None, layer)
         self._results, self._steps, self._batches = [], [], []
         self.sums.zero_()
