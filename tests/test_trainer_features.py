@@ -18,7 +18,7 @@ from trainer.data import TokenData
 from trainer.inputs import InputError
 from trainer.loader import BatchPlan, Prefetcher, step_batch
 from trainer.mixture import MixtureSampler
-from trainer.model import ModelArgs, Transformer, document_mask
+from trainer.model import DocumentMask, ModelArgs, Transformer
 from trainer.pack import pack
 from trainer.train import TrainingError, train
 
@@ -108,7 +108,7 @@ def _packed_and_separate(mask_flex: bool) -> tuple[torch.Tensor, torch.Tensor]:
     stream = [eos, *a, eos, *b, eos]
     x, y = torch.tensor([stream[:-1]]), torch.tensor([stream[1:]])
     with torch.no_grad():
-        packed = model(x, y, reduction="sum", mask=document_mask(x, eos, flex=mask_flex))
+        packed = model(x, y, reduction="sum", mask=DocumentMask(eos, flex=mask_flex)(x))
         alone = sum(model(torch.tensor([[eos, *d]]), torch.tensor([[*d, eos]]), reduction="sum") for d in (a, b))
         causal = model(x, y, reduction="sum")
     assert abs(causal - alone) > 1e-3  # without the mask the second document sees the first

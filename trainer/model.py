@@ -2,7 +2,7 @@
 
 Attention is ``F.scaled_dot_product_attention(is_causal=True, enable_gqa=True)``: flash / memory-efficient kernels
 on GPU, and no repeat of the key/value heads (measured ~3% faster than ``repeat_interleave`` on an H100).
-With a document mask (``document_mask``: packed documents attend only within themselves) attention is flex attention
+With a document mask (``DocumentMask``: packed documents attend only within themselves) attention is flex attention
 with a block mask on CUDA (blocks wholly outside a document are skipped) and SDPA with a dense boolean mask
 elsewhere; without one the causal fast path is unchanged.
 ``model.compile()`` (in place) keeps plain parameter names, so checkpoints load with or without compilation.
@@ -29,19 +29,38 @@ def segments(tokens: torch.Tensor, eos: int) -> torch.Tensor:
     return (tokens == eos).cumsum(1)
 
 
-def document_mask(tokens: torch.Tensor, eos: int, flex: bool) -> Mask:
-    """Causal attention within each packed document: a flex-attention block mask (``flex``) or a dense mask."""
-    seg = segments(tokens, eos)
-    b, t = tokens.shape
-    if not flex:
-        causal = torch.ones(t, t, dtype=torch.bool, device=tokens.device).tril()
-        return (seg[:, None, :, None] == seg[:, None, None, :]) & causal
-    from torch.nn.attention.flex_attention import create_block_mask
+class DocumentMask:
+    """Makes the attention mask of packed ``tokens`` (batch, seq): causal within each document, a flex-attention
+    block mask (``flex``, on CUDA) or a dense boolean one. The block mask's rule reads a buffer kept per batch shape
+    and refilled each call, so every mask of a shape carries the same function and a compiled model does not
+    recompile for each batch."""
 
-    def same_document(bi: torch.Tensor, h: torch.Tensor, q: torch.Tensor, kv: torch.Tensor) -> torch.Tensor:
-        return (seg[bi, q] == seg[bi, kv]) & (q >= kv)
+    def __init__(self, eos: int, flex: bool) -> None:
+        self.eos, self.flex = eos, flex
+        self._rules: dict[tuple[int, int, torch.device], tuple[torch.Tensor, Any]] = {}
 
-    return create_block_mask(same_document, b, None, t, t, device=tokens.device)
+    def _rule(self, seg: torch.Tensor) -> Any:
+        key = (*seg.shape, seg.device)
+        if key not in self._rules:
+            buf = torch.empty_like(seg)
+
+            def same_document(b: torch.Tensor, h: torch.Tensor, q: torch.Tensor, kv: torch.Tensor) -> torch.Tensor:
+                return (buf[b, q] == buf[b, kv]) & (q >= kv)
+
+            self._rules[key] = (buf, same_document)
+        buf, rule = self._rules[key]
+        buf.copy_(seg)
+        return rule
+
+    def __call__(self, tokens: torch.Tensor) -> Mask:
+        seg = segments(tokens, self.eos)
+        b, t = tokens.shape
+        if not self.flex:
+            causal = torch.ones(t, t, dtype=torch.bool, device=tokens.device).tril()
+            return (seg[:, None, :, None] == seg[:, None, None, :]) & causal
+        from torch.nn.attention.flex_attention import create_block_mask
+
+        return create_block_mask(self._rule(seg), b, None, t, t, device=tokens.device)
 
 
 @cache
@@ -199,7 +218,7 @@ class Transformer(nn.Module):
                 mask: Mask = None) -> Any:
         """Logits (batch, seq, vocab) without targets; with them the cross-entropy (``reduction`` mean or sum), or
         for ``reduction="none"`` the per-token cross-entropy and log-partition (z-loss), both (batch, seq) and 0
-        where the target is ignored. ``mask``: ``document_mask`` (default: causal over the whole sequence)."""
+        where the target is ignored. ``mask``: a ``DocumentMask`` (default: causal over the whole sequence)."""
         t = tokens.shape[1]
         if t > self.args.max_seq_len:
             raise ValueError(f"sequence of {t} tokens is longer than max_seq_len {self.args.max_seq_len}")

@@ -88,7 +88,7 @@ def optimizer_step(accelerator: Accelerator, model: torch.nn.Module, optimizer: 
     A micro-batch is (inputs, targets) or (inputs, targets, channel index per row); with ``channel_sums`` (channels
     x 2) each row's summed loss and target count are added to its channel's row. The objective per micro-batch is
     the token-mean cross-entropy plus ``z_loss`` x the mean squared log-partition; ``mask_fn`` makes the attention
-    mask from the inputs (``trainer.model.document_mask``)."""
+    mask from the inputs (a ``trainer.model.DocumentMask``)."""
     loss_sum = torch.zeros((), device=accelerator.device)
     n_micro = len(micro_batches)
     for micro, tensors in enumerate(micro_batches):

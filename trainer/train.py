@@ -23,7 +23,6 @@ import shutil
 import sys
 import warnings
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +36,7 @@ from trainer.flops import flops_per_token, mfu, peak_flops
 from trainer.heldout import byte_lengths, eval_streams, evaluate, record_choice, record_eval
 from trainer.loader import BatchPlan, Prefetcher
 from trainer.mixture import MixtureSampler, mixture_probs
-from trainer.model import Transformer, count_params, document_mask
+from trainer.model import DocumentMask, Transformer, count_params
 from trainer.monitor import Monitor, SpikeDetector, Watchdog
 from trainer.step import make_accelerator, make_optimizer, optimizer_step
 from trainer.window import StepWindow, WindowRead
@@ -210,8 +209,7 @@ def train(cfg: TrainConfig, stop_at: int | None = None, end_training: bool = Tru
         (out / "config.json").write_text(cfg.model_dump_json(indent=1) + "\n")
         monitor.record("run", state.step, {"params": n_params, "world_size": world,
                                            **{f"p_{c}": p for c, p in probs.items()}})
-    mask_fn = partial(document_mask, eos=data.eos_id, flex=accelerator.device.type == "cuda") \
-        if cfg.data.document_masking else None
+    mask_fn = DocumentMask(data.eos_id, flex=accelerator.device.type == "cuda") if cfg.data.document_masking else None
     run = Run(cfg=cfg, accelerator=accelerator, model=model, optimizer=optimizer, state=state,
               train_streams=train_streams, heldout=heldout, monitor=monitor, ckpt_dir=ckpt_dir,
               byte_len=byte_lengths(cfg, data, accelerator.device), mask_fn=mask_fn)
