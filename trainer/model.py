@@ -64,9 +64,8 @@ class DocumentMask:
 
 
 @cache
-def _flex_attention() -> Any:
-    """flex_attention compiled once (eager flex attention materialises the scores; inside a compiled model the
-    compiled function is inlined)."""
+def _compiled_flex_attention() -> Any:
+    """flex_attention compiled once, for an uncompiled model (eager flex attention materialises the scores)."""
     from torch.nn.attention.flex_attention import flex_attention
 
     return torch.compile(flex_attention, dynamic=False)
@@ -79,7 +78,10 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Mask) -> 
         return F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=gqa)
     if isinstance(mask, torch.Tensor):
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=gqa)
-    return _flex_attention()(q, k, v, block_mask=mask, enable_gqa=gqa)
+    from torch.nn.attention.flex_attention import flex_attention
+
+    flex = flex_attention if torch.compiler.is_compiling() else _compiled_flex_attention()  # compiled model: inlined
+    return flex(q, k, v, block_mask=mask, enable_gqa=gqa)
 
 
 @dataclass
