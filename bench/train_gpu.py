@@ -54,7 +54,7 @@ def random_case(args: argparse.Namespace) -> dict:
 
     from trainer.flops import flops_per_token, mfu, peak_flops
     from trainer.model import Transformer, count_params
-    from trainer.step import compile_model, make_accelerator, make_optimizer, optimizer_step
+    from trainer.step import make_accelerator, make_optimizer, optimizer_step
 
     accelerator = make_accelerator("auto", "ddp")
     world = accelerator.num_processes
@@ -63,7 +63,7 @@ def random_case(args: argparse.Namespace) -> dict:
     model = Transformer(a)
     n_params = count_params(model)
     if not args.eager:
-        compile_model(model, args.compile_tuning)
+        model.compile()
     optimizer = make_optimizer(model, 3e-4, (0.9, 0.95), 1e-8, 0.1, accelerator.device)
     model, optimizer = accelerator.prepare(model, optimizer)
     gen = torch.Generator(device=accelerator.device).manual_seed(accelerator.process_index)
@@ -96,7 +96,7 @@ def real_case(args: argparse.Namespace, masking: bool) -> dict:
                  f"data.seq_len={args.seq_len}", f"data.micro_batch={args.micro_batch}",
                  f"data.grad_accum={args.grad_accum}", f"data.document_masking={str(masking).lower()}",
                  f"run.out={out}", f"run.steps={args.warmup + args.steps}",
-                 f"run.compile={str(not args.eager).lower()}", f"run.compile_tuning={str(args.compile_tuning).lower()}",
+                 f"run.compile={str(not args.eager).lower()}",
                  f"log.every={args.log_every}", "log.progress=false", f"eval.every={args.eval_every}",
                  "eval.choice_items=0", "checkpoint.every=0", "checkpoint.resume=never", "data.heldout_docs=20"]
     if args.tiny:
@@ -168,7 +168,7 @@ def _run_case(case: str, args: argparse.Namespace, result: Path) -> None:
     for name in ("config", "tokens", "tokenizer", "work", "seq_len", "micro_batch", "grad_accum", "steps", "warmup",
                  "log_every", "eval_every"):
         cmd += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
-    cmd += ["--eager"] * args.eager + ["--tiny"] * args.tiny + ["--compile-tuning"] * args.compile_tuning
+    cmd += ["--eager"] * args.eager + ["--tiny"] * args.tiny
     print("$", " ".join(cmd), flush=True)
     started = time.perf_counter()
     done = subprocess.run(cmd, cwd=ROOT)
@@ -182,8 +182,7 @@ def _table(rows: list[dict], args: argparse.Namespace, cmdline: str) -> str:
     r0 = rows[0]
     lines = ["# Trainer throughput (bench/train_gpu.py)", "", f"Command: `{cmdline}`", "",
              f"Model: `{args.config}` ({r0['params'] / 1e6:.1f}M parameters), sequence {args.seq_len}, micro-batch "
-             f"{args.micro_batch} x {args.grad_accum} accumulation, compiled: {not args.eager} (coordinate-descent "
-             f"tuning: {args.compile_tuning}); device "
+             f"{args.micro_batch} x {args.grad_accum} accumulation, compiled: {not args.eager}; device "
              f"{r0['device']}, torch {r0['torch']}, bf16 autocast. `random`: the step on random tokens "
              f"({args.steps} timed after {args.warmup}); `real`: `trainer.train` on `{args.tokens}` "
              f"({args.warmup + args.steps} steps, log every {args.log_every}, eval every {args.eval_every}); "
@@ -230,8 +229,6 @@ def main() -> int:
     p.add_argument("--eval-every", type=int, default=100)
     p.add_argument("--gpus", type=int, default=2, help="processes of the random_ddp case")
     p.add_argument("--eager", action="store_true", help="no torch.compile")
-    p.add_argument("--compile-tuning", action="store_true",
-                   help="inductor's coordinate-descent tuning (run.compile_tuning)")
     p.add_argument("--tiny", action="store_true", help="CPU smoke test: tiny config, few steps, eager")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--case", help=argparse.SUPPRESS)

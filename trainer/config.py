@@ -156,8 +156,6 @@ class RunConfig(_Section):
     steps: int = Field(gt=0, description="optimizer steps")
     precision: Literal["auto", "bf16", "fp32"] = Field("auto", description="auto: bf16 on GPU, fp32 on CPU")
     compile: bool = False
-    compile_tuning: bool = Field(False, description="with compile: inductor's coordinate-descent tuning of the "
-                                                    "generated kernels (longer first compilation)")
     distributed: Literal["ddp", "fsdp"] = "ddp"
     peak_flops: float | None = Field(None, gt=0, description="per-device peak FLOP/s for MFU; default by GPU")
     seed: int = Field(0, description="model initialisation")

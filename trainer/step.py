@@ -35,16 +35,6 @@ def make_accelerator(precision: str, distributed: str) -> Accelerator:
                        cpu=not torch.cuda.is_available())  # cpu=True lets torchrun start gloo processes on CPU
 
 
-def compile_model(model: torch.nn.Module, tuning: bool) -> None:
-    """``torch.compile`` the model in place (parameter names stay plain, so checkpoints load either way);
-    ``tuning``: inductor's coordinate-descent tuning of the generated kernels (a longer first compilation)."""
-    if tuning:
-        import torch._inductor.config as inductor
-
-        inductor.coordinate_descent_tuning = True
-    model.compile()
-
-
 def make_optimizer(model: torch.nn.Module, lr: float, betas: tuple[float, float], eps: float,
                    weight_decay: float, device: torch.device) -> torch.optim.AdamW:
     """AdamW with weight decay on matrices only; the fused kernel on CUDA."""

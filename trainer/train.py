@@ -38,7 +38,7 @@ from trainer.loader import BatchPlan, Prefetcher
 from trainer.mixture import MixtureSampler, mixture_probs
 from trainer.model import DocumentMask, Transformer, count_params
 from trainer.monitor import Monitor, SpikeDetector, Watchdog
-from trainer.step import compile_model, make_accelerator, make_optimizer, optimizer_step
+from trainer.step import make_accelerator, make_optimizer, optimizer_step
 from trainer.window import StepWindow, WindowRead
 
 if TYPE_CHECKING:
@@ -159,7 +159,7 @@ def _model_and_optimizer(cfg: TrainConfig, accelerator: Accelerator) -> tuple[to
         load_into(model, cfg.run.init_from)
     n_params = count_params(model)  # before compile and prepare, which wrap the module
     if cfg.run.compile:
-        compile_model(model, cfg.run.compile_tuning)
+        model.compile()  # in place: checkpoints keep plain parameter names
     o = cfg.optim
     optimizer = make_optimizer(model, lr=o.lr, betas=o.betas, eps=o.eps, weight_decay=o.weight_decay,
                                device=accelerator.device)
