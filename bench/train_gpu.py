@@ -19,7 +19,8 @@ Cases, each a separate process (a fresh CUDA context, its own compilation):
 Peak memory (``torch.cuda.max_memory_allocated``) is reported next to ``trainer.flops.training_memory``'s estimate.
 Needs torch, accelerate, pyyaml, tokenizers, tensorboard and pydantic. On the GPU machine, from the repository root:
 
-    python bench/train_gpu.py --tokens out/tokens/bench --out bench/results/train_gpu.md        # ~8 minutes
+    python bench/train_tokens.py --out out/bench_tokens                                   # here: the packed tokens
+    python bench/train_gpu.py --tokens out/bench_tokens/tokens --out bench/results/train_gpu.md   # ~6 minutes
     python bench/train_gpu.py --tiny --tokens /tmp/tok --out /tmp/train_gpu_tiny.md             # CPU smoke test
 """
 
@@ -34,14 +35,14 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 CASES = ("random", "real", "real_docmask", "mask_check", "random_ddp")
 
 
 def _model_args(config: Path, seq_len: int):
-    import yaml
-
     from trainer.model import ModelArgs
 
     section = yaml.safe_load(config.read_text())["model"]
@@ -221,8 +222,8 @@ def main() -> int:
     p.add_argument("--work", default="/tmp/train_gpu", help="run folders of the real cases")
     p.add_argument("--cases", nargs="+", default=list(CASES[:4]), choices=CASES)
     p.add_argument("--seq-len", type=int, default=1024)
-    p.add_argument("--micro-batch", type=int, default=32)
-    p.add_argument("--grad-accum", type=int, default=2)
+    p.add_argument("--micro-batch", type=int, default=None, help="default: the config's data.micro_batch")
+    p.add_argument("--grad-accum", type=int, default=None, help="default: the config's data.grad_accum")
     p.add_argument("--steps", type=int, default=200, help="timed optimizer steps per case")
     p.add_argument("--warmup", type=int, default=20, help="untimed steps first (compilation)")
     p.add_argument("--log-every", type=int, default=20)
@@ -242,6 +243,9 @@ def main() -> int:
         args.config = str(ROOT / "trainer" / "configs" / "tiny.yaml")
         args.seq_len, args.micro_batch, args.grad_accum, args.steps, args.warmup = 32, 4, 2, 6, 2
         args.log_every, args.eval_every, args.eager = 2, 4, True
+    data = yaml.safe_load(Path(args.config).read_text())["data"]
+    args.micro_batch = args.micro_batch or data["micro_batch"]
+    args.grad_accum = args.grad_accum or data["grad_accum"]
     if any(c != "random" for c in args.cases) and not args.tokens:
         p.error("--tokens is needed for the real cases")
     out = Path(args.out).resolve()
