@@ -1,5 +1,5 @@
-"""The trainer's monitoring, spike rollback, document masking, staged mixtures, ramp-up, continued pretraining from
-a Hugging Face checkpoint and special tokens by name, on CPU."""
+"""The trainer's monitoring, spike rollback, document masking, staged mixtures, ramp-up, groups in one batch,
+continued pretraining from a Hugging Face checkpoint and special tokens by name, on CPU."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import math
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -264,3 +265,45 @@ def test_continued_pretraining_starts_from_the_checkpoint(trainer_tokens, tmp_pa
     x = torch.randint(0, 300, (2, 32))
     with torch.no_grad():
         assert torch.allclose(ours.eval()(x), hf(x).logits, atol=1e-4)
+
+
+def test_a_group_stays_in_one_global_batch(trainer_corpus, tmp_path):
+    """Repositories of 1-5 files in the code channel: packed together, read unit by unit, each unit in one batch."""
+    import random
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from trainer.mixture import mixture_probs
+
+    rng = random.Random(0)
+    words = " ".join(trainer_corpus["docs"]["text"][:40]).split()
+    rows = [{"id": f"code-{r}-{f}", "source": "code", "repo": f"repo{r}",
+             "text": " ".join(rng.choices(words, k=rng.randint(5, 25)))} for r in range(12) for f in range(r % 5 + 1)]
+    rows += [{"id": f"web-{d}", "source": "web", "repo": None, "text": " ".join(rng.choices(words, k=40))}
+             for d in range(150)]
+    rng.shuffle(rows)
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "docs.parquet")
+    pack([str(tmp_path / "docs.parquet")], trainer_corpus["tokenizer"], tmp_path / "tok", channel="source",
+         heldout_docs=0, workers=1, group="repo")
+    streams = TokenData(tmp_path / "tok").streams("train")
+    code, t, n = streams["code"], 32, 64
+    assert len(code.group_spans) == 12 and streams["web"].units(t) is None
+    units = code.units(t)
+    sizes = {c: s.n_sequences(t) for c, s in streams.items()}
+    lengths = dict(zip(units.tolist(), np.diff(np.append(units, sizes["code"])).tolist(), strict=True))
+    assert max(lengths.values()) > 4  # repositories span several sequences
+    probs = mixture_probs(sizes, {"code": 0.3, "web": 0.7}, {})
+    sampler = MixtureSampler(sizes, [(1, probs)], seed=0, units={"code": units})
+    batches = [sampler.take(n, b + 1) for b in range(80)]
+    assert {len(batch) for batch in batches} == {n}
+    picks = [(b, i) for b, batch in enumerate(batches) for c, i in batch if c == "code"]
+    k = 0
+    while k < len(picks):  # the channel's read order: whole units, each inside one batch
+        batch, first = picks[k]
+        assert first in lengths, f"pick {k} starts mid-unit"
+        run = picks[k:k + lengths[first]]
+        assert [i for _, i in run] == list(range(first, first + lengths[first])) or k + len(run) == len(picks)
+        assert {b for b, _ in run} == {batch}
+        k += lengths[first]
+    assert max(lengths.values()) <= n and len(picks) / (80 * n) == pytest.approx(0.3, abs=0.01)  # share over batches

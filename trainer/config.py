@@ -47,6 +47,8 @@ class DataConfig(_Section):
                                                "(e.g. a common evaluation set)")
     channel: str = Field("source", description="column (or meta key) naming a document's mixture channel; "
                                                "several joined with '+', e.g. lang+domain (trainer.channel)")
+    group: str | None = Field(None, description="column (or meta key) whose documents are kept together in one "
+                                                "global batch, e.g. repo or book (packed together; trainer.mixture)")
     heldout_docs: int = Field(200, ge=0, description="documents per channel held out for evaluation")
     weights: dict[str, float] | None = Field(None, description="mixture weights per channel; none = by size")
     caps: dict[str, float] = Field({}, description="largest share of a channel, e.g. {domain: 0.15}")
@@ -66,10 +68,11 @@ class DataConfig(_Section):
     seed: int = 0
     workers: int = Field(0, ge=0, description="packing processes; 0 = one per CPU")
 
-    @field_validator("channel")
+    @field_validator("channel", "group")
     @classmethod
-    def _channel(cls, v: str) -> str:
-        parse(v)
+    def _channel(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse(v)
         return v
 
     @field_validator("weights", "caps", mode="before")

@@ -14,16 +14,19 @@ import numpy as np
 import torch
 
 from trainer.model import IGNORE_INDEX
-from trainer.pack import COMPLETE, INDEX, VERSION, PackError
+from trainer.pack import COMPLETE, INDEX, VERSION, PackError, groups_file
 
 
 class TokenStream:
     """The ``.npy`` files of one channel and split, read as one sequence of tokens."""
 
-    def __init__(self, root: Path, files: list[list], pad_id: int) -> None:
+    def __init__(self, root: Path, files: list[list], pad_id: int, grouped: bool = False) -> None:
         self.arrays = [np.load(root / rel, mmap_mode="r") for rel, _ in files]
         self.offsets = np.cumsum([0] + [a.size for a in self.arrays])
         self.pad_id = pad_id
+        self.group_spans = (np.concatenate([np.load(root / groups_file(rel)) + off
+                                            for (rel, _), off in zip(files, self.offsets, strict=False)])
+                            if grouped and files else np.zeros((0, 2), np.int64))
 
     @property
     def n_tokens(self) -> int:
@@ -44,6 +47,19 @@ class TokenStream:
 
     def n_sequences(self, seq_len: int) -> int:
         return -(-(self.n_tokens - 1) // seq_len) if self.n_tokens > 1 else 0
+
+    def units(self, seq_len: int) -> np.ndarray | None:
+        """First sequence of every unit, or None when the stream holds no group. A unit is the sequences that start
+        inside one group's span (a group within one sequence stays in the sequence it starts in); every other
+        sequence is a unit of its own."""
+        if not len(self.group_spans):
+            return None
+        n = self.n_sequences(seq_len)
+        first, stop = -(-self.group_spans // seq_len).T  # sequences starting in [start, stop): first .. stop - 1
+        inside = np.zeros(n + 1, np.int64)
+        np.add.at(inside, np.minimum(first + 1, n)[first < stop], 1)
+        np.add.at(inside, np.minimum(stop, n)[first < stop], -1)
+        return np.flatnonzero(np.cumsum(inside)[:n] == 0)
 
     def sequence(self, i: int, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
         """Inputs and targets of sequence ``i`` (padded to ``seq_len``)."""
@@ -79,7 +95,7 @@ class TokenData:
         """One channel's stream of a split; ``all`` reads the train then the held-out files."""
         entry = self.index["channels"][channel]
         files = entry["train"]["files"] + entry["heldout"]["files"] if split == "all" else entry[split]["files"]
-        return TokenStream(self.root, files, self.pad_id)
+        return TokenStream(self.root, files, self.pad_id, grouped=self.index["group"] is not None)
 
     def streams(self, split: str) -> dict[str, TokenStream]:
         """Non-empty streams of a split (train, heldout or all), by channel."""

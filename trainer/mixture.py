@@ -58,11 +58,18 @@ class MixtureSampler:
     stage's start, every channel stays within about one pick of ``p_c`` times the picks so far: the quota is what
     the seeded stratified schedule owes it, clipped to that range, the total mended on the channels furthest behind
     (or ahead). Within a batch the picks are interleaved by due time, so every micro-batch and rank gets a mix.
-    Each channel is read in a seeded order epoch after epoch; its position carries across stages."""
+    Each channel is read in a seeded order epoch after epoch; its position carries across stages.
 
-    def __init__(self, sizes: dict[str, int], stages: list[tuple[int, dict[str, float]]], seed: int) -> None:
+    ``units`` (channel -> first sequence of each unit, ``TokenStream.units``) keep groups together: such a channel
+    is read unit by unit in a seeded order of units, and a batch takes whole units, as many as fit its quota (at
+    least one; a unit longer than a batch is cut). The other channels absorb the difference, so the channel's share
+    holds over batches, not within each one; with no ungrouped channel to absorb it, the last unit is cut."""
+
+    def __init__(self, sizes: dict[str, int], stages: list[tuple[int, dict[str, float]]], seed: int,
+                 units: dict[str, np.ndarray] | None = None) -> None:
         self.channels = sorted({c for _, probs in stages for c in probs})
         self.sizes = [sizes[c] for c in self.channels]
+        self.units = [None if units is None else units.get(c) for c in self.channels]
         self.starts = [start for start, _ in stages]
         self.probs = [np.array([probs.get(c, 0.0) for c in self.channels]) for _, probs in stages]
         for p in self.probs:
@@ -73,14 +80,42 @@ class MixtureSampler:
         self.stage = 0
         self.stage_counts = np.zeros(len(self.channels), np.int64)  # picks per channel since the stage began
         self._phase = np.random.default_rng([self.seed, 0]).random(len(self.channels))
-        self._perms: dict[tuple[int, int], np.ndarray] = {}
+        self._perms: dict[tuple[int, int], tuple[np.ndarray, np.ndarray | None]] = {}
 
-    def _perm(self, ch: int, epoch: int) -> np.ndarray:
+    def _order(self, ch: int, epoch: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """The channel's read order in an epoch (sequence indices) and, with units, the positions in it where a
+        unit ends."""
         key = (ch, epoch)
         if key not in self._perms:
             self._perms = {k: v for k, v in self._perms.items() if k[0] != ch}  # keep one epoch per channel
-            self._perms[key] = np.random.default_rng([self.seed, 1 + ch, epoch]).permutation(self.sizes[ch])
+            rng = np.random.default_rng([self.seed, 1 + ch, epoch])
+            starts = self.units[ch]
+            if starts is None:
+                self._perms[key] = (rng.permutation(self.sizes[ch]), None)
+            else:
+                lengths = np.diff(np.append(starts, self.sizes[ch]))[perm := rng.permutation(starts.size)]
+                ends = np.cumsum(lengths) - 1
+                order = np.repeat(starts[perm] - (ends - lengths + 1), lengths) + np.arange(self.sizes[ch])
+                self._perms[key] = (order, ends)
         return self._perms[key]
+
+    def _perm(self, ch: int, epoch: int) -> np.ndarray:
+        return self._order(ch, epoch)[0]
+
+    def _whole_units(self, ch: int, want: int, n: int) -> int:
+        """Picks of channel ``ch`` covering whole units from its read position: the most that fit in ``want``, at
+        least the next unit (cut at ``n`` when longer)."""
+        taken, c = 0, self.counts[ch]
+        while True:
+            epoch, i = divmod(c, self.sizes[ch])
+            ends = self._order(ch, epoch)[1]
+            assert ends is not None
+            rest = int(ends[np.searchsorted(ends, i)]) - i + 1  # to the end of the unit holding position i
+            if taken + rest > want:
+                return taken or min(rest, n)
+            taken, c = taken + rest, c + rest
+            if taken == want:
+                return taken
 
     def stage_at(self, step: int) -> int:
         """The stage a batch for optimizer step ``step`` (1-based) draws from."""
@@ -100,12 +135,40 @@ class MixtureSampler:
             behind[ch] -= 1 if grow else -1
         return q.astype(np.int64)
 
+    def _grouped(self, q: np.ndarray, p: np.ndarray, n: int) -> np.ndarray:
+        """Quotas with whole units for the grouped channels (as many as fit what the schedule owes them so far),
+        the difference taken up by the others."""
+        grouped = np.array([u is not None for u in self.units])
+        after = self.stage_counts.sum() + n
+        owed = np.floor(p * after + self._phase) - self.stage_counts  # unclipped: whole units catch up over batches
+        for ch in map(int, np.flatnonzero(grouped & (owed > 0))):
+            q[ch] = self._whole_units(ch, int(owed[ch]), n)
+        q[grouped & (owed <= 0)] = 0
+        behind = p * after - (self.stage_counts + q)
+        while q.sum() != n:
+            grow = q.sum() < n
+            room = ~grouped & (p > 0) & (True if grow else q > 0)
+            if not room.any():  # nothing to absorb it: the largest grouped shares give (cutting a unit) or take
+                order = sorted(map(int, np.flatnonzero(grouped & (p > 0))), key=lambda c: (-q[c], -p[c]))
+                excess = int(q.sum()) - n
+                for g in order if excess > 0 else order[:1]:
+                    change = min(excess, int(q[g]))
+                    q[g] -= change
+                    excess -= change
+                break
+            ch = int(np.argmax(np.where(room, behind, -np.inf)) if grow else np.argmin(np.where(room, behind, np.inf)))
+            q[ch] += 1 if grow else -1
+            behind[ch] -= 1 if grow else -1
+        return q
+
     def take(self, n: int, step: int = 1) -> list[tuple[str, int]]:
         """The global batch of ``n`` picks for optimizer step ``step``."""
         stage = self.stage_at(step)
         if stage != self.stage:
             self.stage, self.stage_counts = stage, np.zeros(len(self.channels), np.int64)
         q = self._quotas(self.probs[stage], n)
+        if any(u is not None for u in self.units):
+            q = self._grouped(q, self.probs[stage], n)
         due = sorted(((j + self._phase[ch]) / q[ch], ch) for ch in map(int, np.flatnonzero(q)) for j in range(q[ch]))
         out = []
         for _, ch in due:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.channel import CHANNEL, parse, read_channels
+from trainer.channel import CHANNEL, NONE, parse, read_channels
 from trainer.inputs import InputError, read_columns, resolve, stable_hash
 from trainer.tokenizer import SpecialTokens
 
@@ -79,15 +79,47 @@ def _worker_init(single_thread: bool) -> None:
         os.environ["RAYON_RS_NUM_CPUS"] = "1"
 
 
+def groups_file(rel: str) -> str:
+    """The file of a stream's group spans: ``[start, stop)`` token offsets of each group's documents."""
+    return rel.removesuffix(".npy") + ".groups.npy"
+
+
+def _groups_of(path: Path, group: str | None) -> dict[str, str]:
+    """Document id -> its group (``group`` spec, as a channel's); documents without one are in none."""
+    if group is None:
+        return {}
+    out: dict[str, str] = {}
+    for batch in read_channels(path, group, ["id"]):
+        out.update((str(i), g) for i, g in zip(batch["id"], batch[CHANNEL], strict=True) if g != NONE)
+    return out
+
+
+def _group_spans(parts: list[tuple[str, np.ndarray]]) -> np.ndarray:
+    """``[start, stop)`` token offsets of each run of documents of one group (``parts`` sorted by group)."""
+    sizes = np.array([a.size for _, a in parts])
+    ends = np.cumsum(sizes)
+    spans = [[ends[i] - sizes[i], ends[j - 1]] for i, j in _runs([g for g, _ in parts]) if parts[i][0]]
+    return np.array(spans, dtype=np.int64).reshape(-1, 2)
+
+
+def _runs(keys: list[str]) -> list[tuple[int, int]]:
+    """``[i, j)`` index ranges of equal consecutive keys."""
+    cuts = [i for i in range(1, len(keys)) if keys[i] != keys[i - 1]]
+    return list(zip([0, *cuts], [*cuts, len(keys)], strict=True))
+
+
 def pack_shard(path: Path, shard: int, tokenizer_path: str, channel: str, heldout: dict[str, set[str]],
-               out: Path, eos: int, exclude: frozenset[str] = frozenset()) -> dict:
+               out: Path, eos: int, exclude: frozenset[str] = frozenset(), group: str | None = None) -> dict:
     """Tokenize one parquet file into per-(split, channel) streams, the ``eos`` id after every document, leaving out
-    the ``exclude`` ids; return documents and tokens per stream and the number of rows excluded."""
+    the ``exclude`` ids; with ``group``, a group's documents are written one after another (in input order) and
+    their token span goes to ``groups_file``. Return documents and tokens per stream and
+    the number of rows excluded."""
     from trainer.tokenizer import load
 
     tok = load(tokenizer_path)
     dtype = np.uint16 if tok.get_vocab_size() <= 1 << 16 else np.uint32
-    streams: dict[tuple[str, str], list[np.ndarray]] = {}
+    group_of = _groups_of(path, group)
+    streams: dict[tuple[str, str], list[tuple[str, np.ndarray]]] = {}
     rows = excluded = 0
     for batch in read_channels(path, channel, ["id", "text"]):
         rows += len(batch["id"])
@@ -98,12 +130,16 @@ def pack_shard(path: Path, shard: int, tokenizer_path: str, channel: str, heldou
         ids, keys = (batch["id"][i] for i in keep), (batch[CHANNEL][i] for i in keep)
         for doc_id, key, enc in zip(ids, keys, encoded, strict=True):
             split = "heldout" if str(doc_id) in heldout.get(key, ()) else "train"
-            streams.setdefault((split, key), []).append(np.array(enc.ids + [eos], dtype=dtype))
+            streams.setdefault((split, key), []).append((group_of.get(str(doc_id), ""),
+                                                         np.array(enc.ids + [eos], dtype=dtype)))
     stats: dict = {"rows": rows, "excluded": excluded, "streams": []}
     for (split, key), parts in sorted(streams.items()):
         rel = f"{split}/{channel_dir(key)}/{shard:05d}.npy"
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
-        tokens = np.concatenate(parts)
+        if group is not None:
+            parts.sort(key=lambda part: part[0])  # stable: documents without a group first, then each group's
+            np.save(out / groups_file(rel), _group_spans(parts))
+        tokens = np.concatenate([a for _, a in parts])
         np.save(out / rel, tokens)
         stats["streams"].append({"split": split, "channel": key, "file": rel, "docs": len(parts),
                                  "tokens": int(tokens.size)})
@@ -111,12 +147,12 @@ def pack_shard(path: Path, shard: int, tokenizer_path: str, channel: str, heldou
 
 
 def fingerprint(files: list[Path], tokenizer_path: str, channel: str, heldout_docs: int, specials: SpecialTokens,
-                exclude: frozenset[str] = frozenset()) -> dict:
+                exclude: frozenset[str] = frozenset(), group: str | None = None) -> dict:
     """What a packing depends on; a complete folder with another fingerprint is a different data version."""
     tok_sha = hashlib.sha256(Path(tokenizer_path).read_bytes()).hexdigest()
     fp = {"inputs": [[str(p), p.stat().st_size] for p in files], "tokenizer_sha256": tok_sha,
           "channel": channel, "heldout_docs": heldout_docs,
-          "special_tokens": [specials.eos, specials.pad, specials.bos]}
+          "special_tokens": [specials.eos, specials.pad, specials.bos], "group": group}
     if exclude:
         fp["exclude_sha256"] = hashlib.sha256("\n".join(sorted(exclude)).encode("utf-8")).hexdigest()
     return fp
@@ -129,19 +165,23 @@ def read_ids(inputs: list[str]) -> frozenset[str]:
 
 def pack(inputs: list[str], tokenizer_path: str, out: str | Path, *, channel: str = "source",
          heldout_docs: int = 200, workers: int = 0, overwrite: bool = False, exclude: Sequence[str] = (),
-         specials: SpecialTokens = DEFAULT_SPECIALS) -> dict:
+         specials: SpecialTokens = DEFAULT_SPECIALS, group: str | None = None) -> dict:
     """Pack the inputs into ``out`` (reusing a complete folder packed from the same inputs); return the index.
     Documents whose ids appear in the ``exclude`` inputs are left out (counted as ``excluded``); ``specials`` name
-    the tokenizer's end (written after every document), pad and begin tokens."""
+    the tokenizer's end (written after every document), pad and begin tokens; ``group`` (a column or meta key, as
+    a channel spec) keeps each group's documents (a repository's files, a book's chapters) together in the streams,
+    so the sampler can keep them in one global batch."""
     from trainer.tokenizer import load
 
     out = Path(out)
     parse(channel)
+    if group is not None:
+        parse(group)
     files = resolve(inputs)
     tok = load(tokenizer_path)
     ids = specials.ids(tok, tokenizer_path)
     skip = read_ids(list(exclude)) if exclude else frozenset()
-    fp = fingerprint(files, tokenizer_path, channel, heldout_docs, specials, skip)
+    fp = fingerprint(files, tokenizer_path, channel, heldout_docs, specials, skip, group)
     if (out / COMPLETE).exists() and not overwrite:
         index = json.loads((out / INDEX).read_text())
         if index.get("version") != VERSION or index["fingerprint"] != fp:
@@ -152,7 +192,7 @@ def pack(inputs: list[str], tokenizer_path: str, out: str | Path, *, channel: st
         shutil.rmtree(out / name, ignore_errors=True) if (out / name).is_dir() else (out / name).unlink(True)
     out.mkdir(parents=True, exist_ok=True)
     heldout = pick_heldout(files, channel, heldout_docs, skip)
-    jobs = [(p, i, tokenizer_path, channel, heldout, out, ids["eos"], skip) for i, p in enumerate(files)]
+    jobs = [(p, i, tokenizer_path, channel, heldout, out, ids["eos"], skip, group) for i, p in enumerate(files)]
     workers = min(workers or os.cpu_count() or 1, len(files))
     if workers > 1:
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_worker_init,
@@ -183,7 +223,7 @@ def _index(results: list[dict], fp: dict, vocab_size: int, ids: dict[str, int],
         raise PackError(f"accounting failed: {rows} rows read, {docs} documents packed, {excluded} excluded")
     names = {role: getattr(specials, role) for role in ids}
     return {"version": VERSION, "rows": rows, "excluded": excluded, "vocab_size": vocab_size, "special_ids": ids,
-            "special_tokens": names,
+            "special_tokens": names, "group": fp["group"],
             "dtype": "uint16" if vocab_size <= 1 << 16 else "uint32", "channels": channels, "fingerprint": fp}
 
 
@@ -208,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=0, help="processes (default: one per CPU)")
     p.add_argument("--overwrite", action="store_true", help="repack a complete folder")
     p.add_argument("--exclude", nargs="+", default=[], help="parquet inputs whose document ids are left out")
+    p.add_argument("--group", default=None, help="column (or meta key) grouping documents to keep together, e.g. "
+                                                  "repo (a repository's files in one global batch)")
     p.add_argument("--eos-token", default=SpecialTokens.eos,
                    help="the tokenizer's end-of-document token (a Llama-3 tokenizer.json: <|end_of_text|>)")
     p.add_argument("--pad-token", default=SpecialTokens.pad, help="its padding token ('' for none: the end token)")
@@ -216,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         index = pack(args.inputs, args.tokenizer, args.out, channel=args.channel, heldout_docs=args.heldout_docs,
                      workers=args.workers, overwrite=args.overwrite, exclude=args.exclude,
-                     specials=SpecialTokens(args.eos_token, args.pad_token or None, args.bos_token or None))
+                     specials=SpecialTokens(args.eos_token, args.pad_token or None, args.bos_token or None),
+                     group=args.group)
     except (InputError, PackError, OSError) as err:
         return error(err)
     for name, c in sorted(index["channels"].items()):

@@ -119,7 +119,7 @@ def _data(cfg: TrainConfig, accelerator: Accelerator) -> TokenData:
 
         assert d.tokenizer is not None  # the config requires one with inputs
         pack(d.inputs, d.tokenizer, d.tokens, channel=d.channel, heldout_docs=d.heldout_docs, workers=d.workers,
-             exclude=d.exclude, specials=d.special_tokens)
+             exclude=d.exclude, specials=d.special_tokens, group=d.group)
     accelerator.wait_for_everyone()
     return TokenData(d.tokens)
 
@@ -192,7 +192,8 @@ def train(cfg: TrainConfig, stop_at: int | None = None, end_training: bool = Tru
     sizes = {c: s.n_sequences(cfg.data.seq_len) for c, s in train_streams.items()}
     stages = _stages(cfg, sizes)
     probs = stages[0][1]
-    state = RunState(MixtureSampler(sizes, stages, cfg.data.seed),
+    units = {c: u for c, s in train_streams.items() if (u := s.units(cfg.data.seq_len)) is not None}
+    state = RunState(MixtureSampler(sizes, stages, cfg.data.seed, units or None),
                      SpikeDetector(cfg.log.spike_factor, cfg.log.spike_window),
                      SpikeDetector(cfg.log.grad_spike_factor, cfg.log.spike_window))
     model, optimizer, n_params = _model_and_optimizer(cfg, accelerator)
