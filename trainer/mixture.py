@@ -191,4 +191,6 @@ class MixtureSampler:
         if state["channels"] != self.channels:
             raise MixtureError(f"checkpoint mixes channels {state['channels']}, this run {self.channels}")
         self.position, self.counts = int(state["position"]), [int(c) for c in state["counts"]]
-        self.stage, self.stage_counts = int(state["stage"]), np.array(state["stage_counts"], np.int64)
+        # a sampler of an earlier trainer had one stage
+        self.stage = int(state.get("stage", 0))
+        self.stage_counts = np.array(state.get("stage_counts", self.counts), np.int64)

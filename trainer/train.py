@@ -70,11 +70,13 @@ class RunState:
                 "skips": self.skips, "rollbacks": self.rollbacks}
 
     def load_state_dict(self, state: dict) -> None:
-        self.step, self.tokens, self.batches = int(state["step"]), int(state["tokens"]), int(state["batches"])
+        """Also a checkpoint of an earlier trainer (no batch count, grad spikes or skips: none were made)."""
+        self.step, self.tokens = int(state["step"]), int(state["tokens"])
+        self.batches = int(state.get("batches", self.step))
         self.sampler.load_state_dict(state["sampler"])
         self.spikes.load_state_dict(state["spikes"])
-        self.grad_spikes.load_state_dict(state["grad_spikes"])
-        self.skips, self.rollbacks = [list(r) for r in state["skips"]], list(state["rollbacks"])
+        self.grad_spikes.load_state_dict(state.get("grad_spikes", {"recent": [], "spikes": []}))
+        self.skips, self.rollbacks = [list(r) for r in state.get("skips", [])], list(state.get("rollbacks", []))
 
 
 @dataclass
