@@ -307,3 +307,15 @@ def test_a_group_stays_in_one_global_batch(trainer_corpus, tmp_path):
         assert {b for b, _ in run} == {batch}
         k += lengths[first]
     assert max(lengths.values()) <= n and len(picks) / (80 * n) == pytest.approx(0.3, abs=0.01)  # share over batches
+
+
+def test_a_checkpoint_of_the_earlier_trainer_resumes():
+    from trainer.monitor import SpikeDetector
+    from trainer.train import RunState
+
+    sampler = MixtureSampler({"a": 10, "b": 5}, [(1, {"a": 0.5, "b": 0.5})], seed=0)
+    state = RunState(sampler, SpikeDetector(2.0, 3), SpikeDetector(5.0, 3))
+    state.load_state_dict({"step": 7, "tokens": 70, "spikes": {"recent": [1.0], "spikes": []},
+                           "sampler": {"position": 14, "counts": [7, 7], "channels": ["a", "b"]}})
+    assert (state.step, state.batches, state.skips, state.rollbacks) == (7, 7, [], [])
+    assert sampler.stage == 0 and sampler.stage_counts.tolist() == [7, 7] and len(sampler.take(4, 8)) == 4
