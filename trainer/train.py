@@ -288,8 +288,9 @@ def _loop(run: Run, stop_at: int | None) -> dict:
                                     with_layer_norms=log)
             state.step, state.batches = item.step, item.batches
             state.sampler.load_state_dict(item.sampler)
-            state.tokens += cfg.tokens_per_step(accelerator.num_processes, item.step)
-            window.add(item.step, item.batches, result, cfg.tokens_per_step(accelerator.num_processes, item.step))
+            tokens = cfg.tokens_per_step(accelerator.num_processes, item.step)
+            state.tokens += tokens
+            window.add(item.step, item.batches, result, tokens)
             if first:
                 result.loss.item()  # wait for compilation and the first step, then start the clock
                 window.restart_clock()
