@@ -319,3 +319,13 @@ def test_a_checkpoint_of_the_earlier_trainer_resumes():
                            "sampler": {"position": 14, "counts": [7, 7], "channels": ["a", "b"]}})
     assert (state.step, state.batches, state.skips, state.rollbacks) == (7, 7, [], [])
     assert sampler.stage == 0 and sampler.stage_counts.tolist() == [7, 7] and len(sampler.take(4, 8)) == 4
+
+
+def test_a_ramp_up_counts_its_smaller_steps_in_token_budgets(trainer_tokens, tmp_path):
+    from trainer.ablate import steps_for
+
+    cfg = config(trainer_tokens, tmp_path, "data.grad_accum=3", "data.ramp_steps=3")  # 128, 256, 384, 384 ... tokens
+    assert [cfg.tokens_through(s, 1) for s in (0, 1, 3, 5)] == [0, 128, 768, 1536]
+    assert [cfg.steps_covering(t, 1) for t in (700, 768, 1000)] == [3, 3, 4]
+    assert [cfg.steps_covering(t, 1, within=True) for t in (700, 768, 1000)] == [2, 3, 3]
+    assert steps_for(1000, cfg, 1) == 4 and steps_for(1000, config(trainer_tokens, tmp_path), 1) == 4  # 256 a step

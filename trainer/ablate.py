@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -164,8 +163,9 @@ def pack_versions(cfg: AblationConfig, base: TrainConfig) -> None:
 
 
 def steps_for(budget: int, train: TrainConfig, world: int) -> int:
-    """Optimizer steps that cover the token budget: budget / (seq_len x micro_batch x grad_accum x world)."""
-    return max(1, math.ceil(budget / train.tokens_per_step(world)))
+    """Optimizer steps that cover the token budget: budget / (seq_len x micro_batch x grad_accum x world), a
+    batch-size ramp-up's smaller steps counted as they are."""
+    return max(1, train.steps_covering(budget, world))
 
 
 def version_mixture(folder: Path, weights: dict[str, float] | None, train: TrainConfig) -> dict:
@@ -200,14 +200,14 @@ def plan_budget(cfg: AblationConfig, train: TrainConfig, world: int) -> dict:
              for v in cfg.versions}
     if cfg.token_budget == "auto":
         name, limit = min(((n, one_epoch_tokens(m, seq_len)) for n, m in mixes.items()), key=lambda x: x[1])
-        steps = int(limit // per_step)
+        steps = train.steps_covering(limit, world, within=True)
         if steps == 0:
             raise AblationError(f"token_budget auto: version '{name}' gives {limit:,.0f} tokens without repeating, "
                                 f"less than one optimizer step ({per_step:,} tokens); use more data or smaller batches")
-        budget = steps * per_step
+        budget = train.tokens_through(steps, world)
     else:
         budget, steps = cfg.token_budget, steps_for(cfg.token_budget, train, world)
-    tokens = steps * per_step
+    tokens = train.tokens_through(steps, world)
     return {"token_budget": budget, "steps": steps, "tokens_per_run": tokens,
             "versions": {n: epochs_at(m, tokens, seq_len) for n, m in mixes.items()}}
 

@@ -51,10 +51,12 @@ def verdict(baseline: list[float], other: list[float], factor: float = 2.0, high
 
 
 def eval_curve(metrics: Path, tokens_per_step: int) -> tuple[list[int], list[float]]:
-    """(tokens, overall held-out loss) of every evaluation in a run's ``metrics.jsonl``."""
+    """(tokens, overall held-out loss) of every evaluation in a run's ``metrics.jsonl``: the tokens it records,
+    or step x ``tokens_per_step`` for a record of an earlier trainer (without them)."""
     rows = [json.loads(ln) for ln in metrics.read_text(encoding="utf-8").splitlines()]
-    evals = sorted((r["step"], r["loss"]) for r in rows if r["kind"] == "eval")
-    return [s * tokens_per_step for s, _ in evals], [v for _, v in evals]
+    evals = sorted((r["step"], r.get("tokens", r["step"] * tokens_per_step), r["loss"])
+                   for r in rows if r["kind"] == "eval")
+    return [t for _, t, _ in evals], [v for _, _, v in evals]
 
 
 def band(curves: list[tuple[list[int], list[float]]]) -> dict:

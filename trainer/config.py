@@ -7,6 +7,7 @@ as YAML) let scripts and the ablation runner change one field without writing a 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -180,6 +181,22 @@ class TrainConfig(_Section):
         """Training tokens of optimizer step ``step`` (default: after any ramp-up) on ``world`` processes."""
         accum = self.data.grad_accum if step is None else self.data.accum_at(step)
         return self.data.seq_len * self.data.micro_batch * accum * world
+
+    def tokens_through(self, steps: int, world: int) -> int:
+        """Training tokens of optimizer steps 1 .. ``steps`` (a ramp-up's smaller steps counted as they are)."""
+        ramp = min(steps, self.data.ramp_steps)
+        return (sum(self.tokens_per_step(world, s) for s in range(1, ramp + 1))
+                + (steps - ramp) * self.tokens_per_step(world))
+
+    def steps_covering(self, tokens: float, world: int, *, within: bool = False) -> int:
+        """The fewest steps whose tokens reach ``tokens``, or (``within``) the most that stay within them."""
+        steps = 0
+        while steps < self.data.ramp_steps and self.tokens_through(steps + 1, world) <= tokens:
+            steps += 1
+        if steps < self.data.ramp_steps:  # the budget ends inside the ramp-up
+            return steps if within or self.tokens_through(steps, world) >= tokens else steps + 1
+        rest = (tokens - self.tokens_through(steps, world)) / self.tokens_per_step(world)
+        return steps + (math.floor(rest) if within else math.ceil(rest))
 
     @model_validator(mode="after")
     def _fits(self) -> "TrainConfig":

@@ -78,10 +78,11 @@ def eval_streams(cfg: TrainConfig, data: TokenData) -> dict[str, TokenStream]:
 EVAL_METRICS = ("loss", "ppl", "bits_per_byte", "top1", "top5")
 
 
-def record_eval(monitor: Monitor, step: int, result: dict) -> None:
-    """One ``eval`` record: every metric overall (``loss``) and per channel (``loss/<channel>``)."""
+def record_eval(monitor: Monitor, step: int, result: dict, tokens: int) -> None:
+    """One ``eval`` record: every metric overall (``loss``) and per channel (``loss/<channel>``), and the training
+    tokens seen by then."""
     overall = result["overall"]
-    values = {m: overall[m] for m in EVAL_METRICS if m in overall}
+    values: dict = {m: overall[m] for m in EVAL_METRICS if m in overall} | {"tokens": tokens}
     for c, r in result["channels"].items():
         values.update({f"{m}/{c}": r[m] for m in EVAL_METRICS if m in r})
     per = ", ".join(f"{c} {r['loss']:.3f}" for c, r in result["channels"].items())

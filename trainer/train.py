@@ -219,7 +219,7 @@ def train(cfg: TrainConfig, stop_at: int | None = None, end_training: bool = Tru
     last = _loop(run, stop_at)
     if last.pop("eval_step", None) != state.step:  # the final evaluation, unless the loop's last step made it
         last["eval"] = evaluate(model, heldout, cfg, accelerator, run.byte_len, mask_fn)
-        record_eval(monitor, state.step, last["eval"])
+        record_eval(monitor, state.step, last["eval"], state.tokens)
     last["eval"]["choice"] = run_choice(model, heldout, data.eos_id, cfg.eval, accelerator)
     record_choice(monitor, state.step, last["eval"]["choice"])
     result = {"step": state.step, "tokens": state.tokens, "params": n_params, **last,
@@ -311,7 +311,7 @@ def _loop(run: Run, stop_at: int | None) -> dict:
             if evaluate_now:
                 last["eval"] = evaluate(run.model, run.heldout, cfg, accelerator, run.byte_len, run.mask_fn)
                 last["eval_step"] = state.step
-                record_eval(run.monitor, state.step, last["eval"])
+                record_eval(run.monitor, state.step, last["eval"], state.tokens)
             if checkpoint_now:
                 last["checkpoint"] = str(_save(accelerator, run.ckpt_dir, state.step, cfg.checkpoint.keep))
             window.restart_clock()
