@@ -329,3 +329,24 @@ def test_a_ramp_up_counts_its_smaller_steps_in_token_budgets(trainer_tokens, tmp
     assert [cfg.steps_covering(t, 1) for t in (700, 768, 1000)] == [3, 3, 4]
     assert [cfg.steps_covering(t, 1, within=True) for t in (700, 768, 1000)] == [2, 3, 3]
     assert steps_for(1000, cfg, 1) == 4 and steps_for(1000, config(trainer_tokens, tmp_path), 1) == 4  # 256 a step
+
+
+def test_a_failing_batch_is_raised_in_the_training_loop_and_close_returns(trainer_tokens):
+    streams = TokenData(trainer_tokens).streams("train")
+    sizes = {c: s.n_sequences(16) for c, s in streams.items()}
+
+    def accum_at(step):
+        if step == 3:
+            raise OSError("disk gone")
+        return 1
+
+    plan = BatchPlan(16, 2, accum_at, ())
+    loader = Prefetcher(streams, MixtureSampler(sizes, [(1, {"en": 1.0})], 0), plan, 0, 9, 0, pin=False, depth=1)
+    assert [loader.next().step for _ in range(2)] == [1, 2]
+    with pytest.raises(OSError, match="disk gone"):
+        loader.next()
+    loader.close()
+    stuck = Prefetcher(streams, MixtureSampler(sizes, [(1, {"en": 1.0})], 0), BatchPlan(16, 2, lambda s: 1, ()),
+                       0, 50, 0, pin=False, depth=1)
+    stuck.close()  # its thread waits on a full queue: close must not hang
+    assert not stuck._thread.is_alive()

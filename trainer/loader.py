@@ -92,16 +92,20 @@ class Prefetcher:
             for step in range(start + 1, end + 1):
                 item = step_batch(streams, sampler, plan, step, batches, pin)
                 batches = item.batches
-                while not self._stop.is_set():
-                    try:
-                        self._queue.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if self._stop.is_set():
+                if not self._put(item):
                     return
         except BaseException as err:  # handed to the training loop, which raises it
-            self._queue.put(err)
+            self._put(err)
+
+    def _put(self, item: StepBatch | BaseException) -> bool:
+        """Queue ``item`` unless the loader is closed first (False)."""
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def next(self) -> StepBatch:
         item = self._queue.get()
