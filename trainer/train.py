@@ -302,7 +302,7 @@ def _loop(run: Run, stop_at: int | None) -> dict:
                 continue
             read = window.read(accelerator)
             last.update(lr=lr)
-            trouble = _check(run, read, last, log)
+            trouble = _check(run, read, last)
             if trouble is not None and _rollback(run, trouble):
                 loader.close()
                 loader = _prefetcher(run, end)
@@ -321,9 +321,10 @@ def _loop(run: Run, stop_at: int | None) -> dict:
     return last
 
 
-def _check(run: Run, read: WindowRead, last: dict, log: bool) -> dict | None:
-    """Spikes and non-finite values of the window's steps, then the train record; the first trouble (a loss spike
-    or a non-finite loss or grad norm) as ``{step, batches, kind, value}``, or None."""
+def _check(run: Run, read: WindowRead, last: dict) -> dict | None:
+    """Spikes and non-finite values of the window's steps, then its train record (at log lines, evaluations and
+    checkpoints, so every step is in one); the first trouble (a loss spike or a non-finite loss or grad norm) as
+    ``{step, batches, kind, value}``, or None."""
     state, monitor, trouble = run.state, run.monitor, None
     for step, batches, loss, norm in zip(read.steps, read.batches, read.losses, read.grad_norms, strict=True):
         if not (math.isfinite(loss) and math.isfinite(norm)):
@@ -335,8 +336,7 @@ def _check(run: Run, read: WindowRead, last: dict, log: bool) -> dict | None:
         if state.grad_spikes.update(step, norm):
             monitor.spike("grad norm", step, norm, state.grad_spikes.spikes[-1]["rolling_mean"])
     monitor.advance(len(read.steps), read.losses[-1])
-    if log:
-        _record_train(run, read, last)
+    _record_train(run, read, last)
     return trouble
 
 
