@@ -190,12 +190,12 @@ class TrainConfig(_Section):
 
     def steps_covering(self, tokens: float, world: int, *, within: bool = False) -> int:
         """The fewest steps whose tokens reach ``tokens``, or (``within``) the most that stay within them."""
-        steps = 0
-        while steps < self.data.ramp_steps and self.tokens_through(steps + 1, world) <= tokens:
-            steps += 1
+        steps, total = 0, 0
+        while steps < self.data.ramp_steps and total + self.tokens_per_step(world, steps + 1) <= tokens:
+            steps, total = steps + 1, total + self.tokens_per_step(world, steps + 1)
         if steps < self.data.ramp_steps:  # the budget ends inside the ramp-up
-            return steps if within or self.tokens_through(steps, world) >= tokens else steps + 1
-        rest = (tokens - self.tokens_through(steps, world)) / self.tokens_per_step(world)
+            return steps if within or total >= tokens else steps + 1
+        rest = (tokens - total) / self.tokens_per_step(world)
         return steps + (math.floor(rest) if within else math.ceil(rest))
 
     @model_validator(mode="after")

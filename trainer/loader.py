@@ -15,10 +15,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
-from trainer.data import TokenStream
+from trainer.data import TokenStream, batch
 from trainer.mixture import MixtureSampler
 
 
@@ -50,9 +49,7 @@ class BatchPlan:
 def rows(streams: dict[str, TokenStream], picks: list[tuple[str, int]], seq_len: int,
          channels: dict[str, int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Inputs, targets and channel index of the picked (channel, sequence index) pairs."""
-    pairs = [streams[c].sequence(i, seq_len) for c, i in picks]
-    x = torch.from_numpy(np.stack([a for a, _ in pairs]))
-    y = torch.from_numpy(np.stack([b for _, b in pairs]))
+    x, y = batch(streams, picks, seq_len)
     return x, y, torch.tensor([channels[c] for c, _ in picks], dtype=torch.int64)
 
 

@@ -14,6 +14,8 @@ deterministic, and its state (position, per-channel counts, stage) resumes it ex
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 
@@ -99,9 +101,6 @@ class MixtureSampler:
                 self._perms[key] = (order, ends)
         return self._perms[key]
 
-    def _perm(self, ch: int, epoch: int) -> np.ndarray:
-        return self._order(ch, epoch)[0]
-
     def _whole_units(self, ch: int, want: int, n: int) -> int:
         """Picks of channel ``ch`` covering whole units from its read position: the most that fit in ``want``, at
         least the next unit (cut at ``n`` when longer)."""
@@ -126,14 +125,23 @@ class MixtureSampler:
         after = self.stage_counts.sum() + n
         lo, hi = np.floor(p * n), np.ceil(p * n)
         q = np.clip(np.floor(p * after + self._phase) - self.stage_counts, lo, hi)
-        behind = p * after - (self.stage_counts + q)
+        self._mend(q, p * after - (self.stage_counts + q), n, lambda grow: q < hi if grow else q > lo)
+        return q.astype(np.int64)
+
+    @staticmethod
+    def _mend(q: np.ndarray, behind: np.ndarray, n: int, room: Callable[[bool], np.ndarray]) -> bool:
+        """Bring the quotas ``q`` (in place) to ``n`` picks, one at a time on the channel furthest behind when
+        growing, furthest ahead when shrinking, among those ``room(grow)`` allows; False when none is left."""
         while q.sum() != n:
-            grow = q.sum() < n
-            room = q < hi if grow else q > lo
-            ch = int(np.argmax(np.where(room, behind, -np.inf)) if grow else np.argmin(np.where(room, behind, np.inf)))
+            grow = bool(q.sum() < n)
+            allowed = room(grow)
+            if not allowed.any():
+                return False
+            ch = int(np.argmax(np.where(allowed, behind, -np.inf)) if grow
+                     else np.argmin(np.where(allowed, behind, np.inf)))
             q[ch] += 1 if grow else -1
             behind[ch] -= 1 if grow else -1
-        return q.astype(np.int64)
+        return True
 
     def _grouped(self, q: np.ndarray, p: np.ndarray, n: int) -> np.ndarray:
         """Quotas with whole units for the grouped channels (as many as fit what the schedule owes them so far),
@@ -145,20 +153,15 @@ class MixtureSampler:
             q[ch] = self._whole_units(ch, int(owed[ch]), n)
         q[grouped & (owed <= 0)] = 0
         behind = p * after - (self.stage_counts + q)
-        while q.sum() != n:
-            grow = q.sum() < n
-            room = ~grouped & (p > 0) & (True if grow else q > 0)
-            if not room.any():  # nothing to absorb it: the largest grouped shares give (cutting a unit) or take
-                order = sorted(map(int, np.flatnonzero(grouped & (p > 0))), key=lambda c: (-q[c], -p[c]))
-                excess = int(q.sum()) - n
-                for g in order if excess > 0 else order[:1]:
-                    change = min(excess, int(q[g]))
-                    q[g] -= change
-                    excess -= change
-                break
-            ch = int(np.argmax(np.where(room, behind, -np.inf)) if grow else np.argmin(np.where(room, behind, np.inf)))
-            q[ch] += 1 if grow else -1
-            behind[ch] -= 1 if grow else -1
+        ungrouped = ~grouped & (p > 0)
+        if not self._mend(q, behind, n, lambda grow: ungrouped if grow else ungrouped & (q > 0)):
+            # nothing to absorb it: the largest grouped shares give (cutting a unit) or take
+            order = sorted(map(int, np.flatnonzero(grouped & (p > 0))), key=lambda c: (-q[c], -p[c]))
+            excess = int(q.sum()) - n
+            for g in order if excess > 0 else order[:1]:
+                change = min(excess, int(q[g]))
+                q[g] -= change
+                excess -= change
         return q
 
     def take(self, n: int, step: int = 1) -> list[tuple[str, int]]:
@@ -173,7 +176,7 @@ class MixtureSampler:
         out = []
         for _, ch in due:
             c = self.counts[ch]
-            out.append((self.channels[ch], int(self._perm(ch, c // self.sizes[ch])[c % self.sizes[ch]])))
+            out.append((self.channels[ch], int(self._order(ch, c // self.sizes[ch])[0][c % self.sizes[ch]])))
             self.counts[ch] += 1
         self.stage_counts += q
         self.position += n

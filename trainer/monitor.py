@@ -40,12 +40,12 @@ class SpikeDetector:
         self.spikes = list(state["spikes"])
 
 
-def _has_fileno(stream: object) -> bool:
+def _stderr_fd() -> int | None:
+    """The process's own stderr file descriptor (faulthandler writes to one), or None (e.g. captured by a notebook)."""
     try:
-        stream.fileno()  # type: ignore[attr-defined]
+        return sys.__stderr__.fileno()  # type: ignore[union-attr]
     except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError and a ValueError
-        return False
-    return True
+        return None
 
 
 class Watchdog:
@@ -55,8 +55,7 @@ class Watchdog:
 
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
-        stream = sys.__stderr__  # the process's own stderr: faulthandler writes to a file descriptor
-        self.fd = stream.fileno() if stream is not None and _has_fileno(stream) else None
+        self.fd = _stderr_fd()
         if timeout and self.fd is None:
             warnings.warn("hang watchdog off: the process has no stderr file descriptor", stacklevel=2)
             self.timeout = 0

@@ -27,6 +27,7 @@ import shutil
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from itertools import groupby
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -95,17 +96,15 @@ def _groups_of(path: Path, group: str | None) -> dict[str, str]:
 
 
 def _group_spans(parts: list[tuple[str, np.ndarray]]) -> np.ndarray:
-    """``[start, stop)`` token offsets of each run of documents of one group (``parts`` sorted by group)."""
-    sizes = np.array([a.size for _, a in parts])
-    ends = np.cumsum(sizes)
-    spans = [[ends[i] - sizes[i], ends[j - 1]] for i, j in _runs([g for g, _ in parts]) if parts[i][0]]
+    """``[start, stop)`` token offsets of each run of documents of one group (``parts`` sorted by group; documents
+    without a group, key "", have no span)."""
+    spans, pos = [], 0
+    for key, run in groupby(parts, key=lambda part: part[0]):
+        size = sum(a.size for _, a in run)
+        if key:
+            spans.append([pos, pos + size])
+        pos += size
     return np.array(spans, dtype=np.int64).reshape(-1, 2)
-
-
-def _runs(keys: list[str]) -> list[tuple[int, int]]:
-    """``[i, j)`` index ranges of equal consecutive keys."""
-    cuts = [i for i in range(1, len(keys)) if keys[i] != keys[i - 1]]
-    return list(zip([0, *cuts], [*cuts, len(keys)], strict=True))
 
 
 def pack_shard(path: Path, shard: int, tokenizer_path: str, channel: str, heldout: dict[str, set[str]],

@@ -40,7 +40,6 @@ class StepWindow:
 
     def __init__(self, channels: list[str], device: torch.device) -> None:
         self.channels = channels
-        self.device = device
         self.sums = torch.zeros(len(channels), 2, dtype=torch.float64, device=device)
         self._results: list[StepResult] = []
         self._steps: list[int] = []
